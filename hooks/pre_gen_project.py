@@ -1,0 +1,151 @@
+"""Validate the answers before anything is written.
+
+Each check returns an error message or None; `main()` prints the first error as one
+line and exits non-zero, and cookiecutter then removes the directory it created, so a
+bad answer never leaves a half-written project behind.
+
+Answers are rendered through `tojson` (which escapes single quotes) inside raw triple-single-quoted strings, so any value (quotes,
+backslashes) still yields valid Python and this module stays importable for its tests.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+EMAIL_RE = re.compile(r"^[^@\s\"'<>]+@[^@\s\"'<>]+$")
+VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}([abc]|rc)?\d*$")
+YES_NO = ("y", "n")
+STACKS = ("async", "sync")
+
+# Import names a generated package must not take: shadowing one of these breaks the
+# service (or its tests) in confusing ways. Stdlib names come from the interpreter.
+DEPENDENCY_NAMES = frozenset(
+    {
+        "aioboto3",
+        "aiobotocore",
+        "aiofiles",
+        "alembic",
+        "anyio",
+        "asgi_lifespan",
+        "asyncpg",
+        "blockbuster",
+        "boto3",
+        "botocore",
+        "fastapi",
+        "h11",
+        "httpcore",
+        "httpx",
+        "moto",
+        "mypy",
+        "pgserver",
+        "psycopg",
+        "psycopg_pool",
+        "pydantic",
+        "pydantic_settings",
+        "pytest",
+        "requests",
+        "ruff",
+        "sqlalchemy",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+    }
+)
+
+
+def check_slug(slug: str) -> str | None:
+    if SLUG_RE.match(slug):
+        return None
+    return (
+        f"project_slug {slug!r} is not valid: use lowercase letters, digits and single dashes, "
+        "starting with a letter (e.g. 'my-service')"
+    )
+
+
+def check_package_name(name: str) -> str | None:
+    if not name.isidentifier() or not name.isascii():
+        return f"package_name {name!r} is not a valid Python identifier (e.g. 'my_service')"
+    if name != name.lower():
+        return f"package_name {name!r} must be lowercase (PEP 8), e.g. {name.lower()!r}"
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"package_name {name!r} is a Python keyword; pick another name"
+    if name in sys.stdlib_module_names:
+        return f"package_name {name!r} shadows the standard-library module {name!r}; pick another name"
+    if name in DEPENDENCY_NAMES:
+        return f"package_name {name!r} shadows the dependency {name!r}; pick another name"
+    return None
+
+
+def check_email(email: str) -> str | None:
+    if EMAIL_RE.match(email):
+        return None
+    return f"author_email {email!r} is not an email address (expected name@domain)"
+
+
+def check_version(version: str) -> str | None:
+    if VERSION_RE.match(version):
+        return None
+    return f"version {version!r} is not a PEP 440 release version (e.g. '0.1.0')"
+
+
+def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str | None:
+    if value in allowed:
+        return None
+    return f"{name} must be one of {', '.join(allowed)}; got {value!r}"
+
+
+def check_text(name: str, value: str) -> str | None:
+    if value.strip() and "\n" not in value:
+        return None
+    return f"{name} must be a single, non-empty line"
+
+
+def validate(answers: dict[str, str]) -> list[str]:
+    """Every problem with the answers, in prompt order (empty when all is well)."""
+    checks = [
+        check_text("project_name", answers["project_name"]),
+        check_slug(answers["project_slug"]),
+        check_package_name(answers["package_name"]),
+        check_text("description", answers["description"]),
+        check_text("author_name", answers["author_name"]),
+        check_email(answers["author_email"]),
+        check_version(answers["version"]),
+        check_choice("stack", answers["stack"], STACKS),
+    ]
+    for option in ("use_postgres", "use_s3", "use_http_client", "use_local_files", "include_examples"):
+        checks.append(check_choice(option, answers[option], YES_NO))
+    return [message for message in checks if message is not None]
+
+
+def rendered_answers() -> dict[str, str]:
+    return {
+        "project_name": json.loads(r'''{{ cookiecutter.project_name | tojson }}'''),
+        "project_slug": json.loads(r'''{{ cookiecutter.project_slug | tojson }}'''),
+        "package_name": json.loads(r'''{{ cookiecutter.package_name | tojson }}'''),
+        "description": json.loads(r'''{{ cookiecutter.description | tojson }}'''),
+        "author_name": json.loads(r'''{{ cookiecutter.author_name | tojson }}'''),
+        "author_email": json.loads(r'''{{ cookiecutter.author_email | tojson }}'''),
+        "version": json.loads(r'''{{ cookiecutter.version | tojson }}'''),
+        "stack": json.loads(r'''{{ cookiecutter.stack | tojson }}'''),
+        "use_postgres": json.loads(r'''{{ cookiecutter.use_postgres | tojson }}'''),
+        "use_s3": json.loads(r'''{{ cookiecutter.use_s3 | tojson }}'''),
+        "use_http_client": json.loads(r'''{{ cookiecutter.use_http_client | tojson }}'''),
+        "use_local_files": json.loads(r'''{{ cookiecutter.use_local_files | tojson }}'''),
+        "include_examples": json.loads(r'''{{ cookiecutter.include_examples | tojson }}'''),
+    }
+
+
+def main() -> int:
+    errors = validate(rendered_answers())
+    if errors:
+        print(f"ERROR: {errors[0]}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
