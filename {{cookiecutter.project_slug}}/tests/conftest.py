@@ -33,11 +33,16 @@ pytest_plugins = ["tests.event_loop.guard"]
 SERVICES = ({% if cookiecutter.use_postgres == 'y' %}"DATABASE_URL", {% endif %}{% if cookiecutter.use_s3 == 'y' %}"S3_ENDPOINT_URL", {% endif %}{% if cookiecutter.use_http_client == 'y' %}"UPSTREAM_BASE_URL", {% endif %})
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run every `async def` test on AnyIO's pytest runner without marking each one."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
-            item.add_marker(pytest.mark.anyio)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Module | pytest.Class, name: str, obj: object) -> None:
+    """Run every `async def` test on AnyIO's pytest runner without marking each one.
+
+    The mark goes on the function before it is collected: AnyIO's plugin then adds its
+    backend fixture the usual way, so `@pytest.mark.parametrize` keeps its cases (a mark
+    added after collection makes AnyIO rebuild the item without them).
+    """
+    if collector.istestfunction(obj, name) and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +96,8 @@ def make_settings(service_urls: dict[str, str], storage_dir: Path, **overrides: 
 {%- endif %}
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    values["_env_file"] = None  # a developer's .env must not leak into the tests
+    return Settings(**values)
 
 
 @asynccontextmanager

@@ -18,17 +18,17 @@ import anyio
 from fastapi import FastAPI
 
 from . import __version__, health
-{%- if cookiecutter.use_postgres == 'y' %}
-from .adapters.postgres import check_database, open_database
-{%- endif %}
 {%- if cookiecutter.use_http_client == 'y' %}
 from .adapters.http_client import check_upstream, open_http_client
 {%- endif %}
-{%- if cookiecutter.use_local_files == 'y' %}
-from .adapters.storage import check_storage, open_storage
+{%- if cookiecutter.use_postgres == 'y' %}
+from .adapters.postgres import check_database, open_database
 {%- endif %}
 {%- if cookiecutter.use_s3 == 'y' %}
 from .adapters.s3 import check_s3, open_s3
+{%- endif %}
+{%- if cookiecutter.use_local_files == 'y' %}
+from .adapters.storage import check_storage, open_storage
 {%- endif %}
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
 {%- if cookiecutter.include_examples == 'y' %}
@@ -48,7 +48,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     configure_threadpool(settings.threadpool_tokens)
     checks: dict[str, ReadinessCheck] = {}
     async with AsyncExitStack() as resources:
-        process_pool = create_process_pool(settings.process_pool_workers)
+        # Creating the pool makes multiprocessing locks, which talk to the resource tracker: blocking.
+        process_pool = await run_blocking(create_process_pool, settings.process_pool_workers)
         resources.push_async_callback(
             functools.partial(run_blocking, process_pool.shutdown, wait=True, cancel_futures=True)
         )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, ParamSpec, TypeVar
@@ -85,7 +86,16 @@ def create_process_pool(workers: int) -> ProcessPoolExecutor:
     `spawn` rather than `fork`: forking a process that already runs threads can copy a
     lock held by another thread and deadlock the child.
     """
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the server, which shuts the pool down in its lifespan."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def start_process_pool(pool: ProcessPoolExecutor, workers: int) -> None:

@@ -41,7 +41,7 @@ async def ready(request: Request) -> JSONResponse:
                 await check()
         except TimeoutError:
             results[name] = f"no answer within {timeout:g}s"
-        except Exception as exc:  # any failure means "not ready"; the reason is reported
+        except Exception as exc:  # noqa: BLE001  # any failure means "not ready"; the reason is reported
             results[name] = f"{type(exc).__name__}: {exc}"[:300]
         else:
             results[name] = "ok"
@@ -60,8 +60,18 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/loop")
 @runs_on_loop
 async def loop(request: Request) -> dict[str, Any]:
-    """Current and worst event-loop lag measured by the watchdog since start-up."""
+    """Current and worst event-loop lag measured by the watchdog since start-up (or the last reset)."""
     monitor = request.state.watchdog
     if monitor is None:
         return {"enabled": False}
     return {"enabled": True, **asdict(monitor.report())}
+
+
+@router.post("/loop/reset")
+@runs_on_loop
+async def reset_loop(request: Request) -> dict[str, Any]:
+    """Start a new measurement window (after a warm-up, say); returns the window that ended."""
+    report = await loop(request)
+    if request.state.watchdog is not None:
+        request.state.watchdog.reset()
+    return report

@@ -75,11 +75,15 @@ class Settings(BaseSettings):
 {%- endif %}
     http_max_keepalive_connections: int = Field(default=20, ge=0)
 {%- endif %}
+{%- if cookiecutter.use_local_files == 'y' or cookiecutter.use_s3 == 'y' %}
+
+    # Uploads (local files and S3 objects alike)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+{%- endif %}
 {%- if cookiecutter.use_local_files == 'y' %}
 
     # Local file storage
     storage_dir: Path = Field(default=Path("var/storage"), description="Directory for uploaded files.")
-    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
 {%- endif %}
 {%- if cookiecutter.use_s3 == 'y' %}
 
