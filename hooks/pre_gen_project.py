@@ -4,8 +4,9 @@ Each check returns an error message or None; `main()` prints the first error as 
 line and exits non-zero, and cookiecutter then removes the directory it created, so a
 bad answer never leaves a half-written project behind.
 
-Answers are rendered through `tojson` (which escapes single quotes) inside raw triple-single-quoted strings, so any value (quotes,
-backslashes) still yields valid Python and this module stays importable for its tests.
+Answers are rendered through `tojson` (which escapes single quotes) inside raw
+triple-single-quoted strings, so any value (quotes, backslashes) still yields valid
+Python and this module stays importable for its tests.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ EMAIL_RE = re.compile(r"^[^@\s\"'<>]+@[^@\s\"'<>]+$")
 VERSION_RE = re.compile(r"^\d+(\.\d+){0,2}([abc]|rc)?\d*$")
 YES_NO = ("y", "n")
 STACKS = ("async", "sync")
+
+# Top-level packages of the generated project itself (its test suite and benchmark).
+PROJECT_NAMES = frozenset({"bench", "test", "tests"})
 
 # Import names a generated package must not take: shadowing one of these breaks the
 # service (or its tests) in confusing ways. Stdlib names come from the interpreter.
@@ -36,17 +40,21 @@ DEPENDENCY_NAMES = frozenset(
         "boto3",
         "botocore",
         "fastapi",
+        "flake8",
+        "flake8_async",
         "h11",
         "httpcore",
         "httpx",
         "moto",
         "mypy",
         "pgserver",
+        "pre_commit",
         "psycopg",
         "psycopg_pool",
         "pydantic",
         "pydantic_settings",
         "pytest",
+        "python_multipart",
         "requests",
         "ruff",
         "sqlalchemy",
@@ -73,6 +81,8 @@ def check_package_name(name: str) -> str | None:
         return f"package_name {name!r} must be lowercase (PEP 8), e.g. {name.lower()!r}"
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
         return f"package_name {name!r} is a Python keyword; pick another name"
+    if name in PROJECT_NAMES:
+        return f"package_name {name!r} clashes with the generated project's own {name!r} package; pick another name"
     if name in sys.stdlib_module_names:
         return f"package_name {name!r} shadows the standard-library module {name!r}; pick another name"
     if name in DEPENDENCY_NAMES:

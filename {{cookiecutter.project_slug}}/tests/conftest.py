@@ -30,7 +30,17 @@ from {{ cookiecutter.package_name }}.settings import Settings
 
 pytest_plugins = ["tests.event_loop.guard"]
 
-SERVICES = ({% if cookiecutter.use_postgres == 'y' %}"DATABASE_URL", {% endif %}{% if cookiecutter.use_s3 == 'y' %}"S3_ENDPOINT_URL", {% endif %}{% if cookiecutter.use_http_client == 'y' %}"UPSTREAM_BASE_URL", {% endif %})
+SERVICES: tuple[str, ...] = (
+{%- if cookiecutter.use_postgres == 'y' %}
+    "DATABASE_URL",
+{%- endif %}
+{%- if cookiecutter.use_s3 == 'y' %}
+    "S3_ENDPOINT_URL",
+{%- endif %}
+{%- if cookiecutter.use_http_client == 'y' %}
+    "UPSTREAM_BASE_URL",
+{%- endif %}
+)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,0 +1,453 @@
+"""Bake the supported option combinations and check each bake.
+
+Quick checks (a bake takes well under a second): everything rendered, nothing left of the
+options not chosen, dependencies that match the options, the license asked for, the
+answers carried into the project. Slow checks (marked `slow`): the bake's own `make lint`
+and `make test`, exactly as a user would run them, in a fresh bake each.
+
+Every value of every option appears in SUPPORTED_COMBINATIONS at least once (a test checks
+that); the list stays short because each slow check installs and tests a whole project.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bake import assert_success, bake, default_answers, load_hook, run_in, tail
+from tests.conftest import TIMING
+
+RecordProperty = Callable[[str, object], None]
+
+post = load_hook("post_gen_project")
+pre = load_hook("pre_gen_project")
+
+ALL_OFF = {"use_postgres": "n", "use_s3": "n", "use_http_client": "n", "use_local_files": "n"}
+
+SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
+    # Both stacks with every component on (the defaults).
+    {"stack": "async"},
+    {"stack": "sync", "license": "Apache-2.0"},
+    # Both stacks with every component (and the examples, and CI) off.
+    {"stack": "async", **ALL_OFF, "include_examples": "n", "ci": "none", "license": "BSD-3-Clause"},
+    {"stack": "sync", **ALL_OFF, "include_examples": "n", "ci": "none", "license": "Proprietary"},
+    # Components off but examples on: only the offload examples remain.
+    {"stack": "sync", **ALL_OFF, "include_examples": "y"},
+    # One or two components at a time.
+    {"stack": "async", **ALL_OFF, "use_postgres": "y", "ci": "none", "license": "Apache-2.0"},
+    {"stack": "sync", **ALL_OFF, "use_s3": "y", "use_local_files": "y", "license": "BSD-3-Clause"},
+    # Components on, examples off.
+    {"stack": "async", "include_examples": "n", "ci": "none", "license": "Proprietary"},
+    {"stack": "sync", **ALL_OFF, "use_postgres": "y", "use_http_client": "y", "include_examples": "n"},
+    # Free text that needs escaping everywhere it lands (TOML, Python, Markdown, YAML).
+    {
+        "stack": "async",
+        **ALL_OFF,
+        "use_http_client": "y",
+        "project_name": 'Ünïcode "Quoted" Service',
+        "project_slug": "quoted-service",
+        "package_name": "quoted_service",
+        "description": "Says \"hi\", it's O'Brien's \\ backslash; {braces} & <tags> 😀",
+        "author_name": "Zoë O'Brien \"Z\"",
+        "author_email": "zoe.o-brien+svc@example.org",
+        "version": "2.0.0rc1",
+    },
+]
+
+
+def combination_id(answers: dict[str, str]) -> str:
+    parts = [answers.get("stack", "async")]
+    for option, short in (("use_postgres", "pg"), ("use_s3", "s3"), ("use_http_client", "http"),
+                          ("use_local_files", "files"), ("include_examples", "ex")):  # fmt: skip
+        if answers.get(option, "y") == "y":
+            parts.append(short)
+    parts.append(answers.get("ci", "github"))
+    parts.append(answers.get("license", "MIT"))
+    if "project_name" in answers:
+        parts.append("text")
+    return "-".join(parts)
+
+
+IDS = [combination_id(answers) for answers in SUPPORTED_COMBINATIONS]
+
+
+def full_answers(answers: dict[str, str], project: Path) -> dict[str, str]:
+    """The answers with every default filled in, the way the hooks saw them.
+
+    The two derived defaults (slug and package name) are read off the bake unless given.
+    """
+    merged = {
+        key: str(value[0] if isinstance(value, list) else value)
+        for key, value in default_answers().items()
+        if not key.startswith("_")
+    }
+    merged.update(answers)
+    if "project_slug" not in answers:
+        merged["project_slug"] = project.name
+    if "package_name" not in answers:
+        merged["package_name"] = next((project / "src").iterdir()).name
+    return merged
+
+
+def chosen(answers: dict[str, str], option: str) -> str:
+    """The value of `option` in a combination (its default when the combination omits it)."""
+    if option in answers:
+        return answers[option]
+    default = default_answers()[option]
+    return str(default[0] if isinstance(default, list) else default)
+
+
+class Bake:
+    """A baked project and the answers it was baked with."""
+
+    def __init__(self, path: Path, answers: dict[str, str]) -> None:
+        self.path = path
+        self.answers = answers
+        self.package = answers["package_name"]
+
+    def on(self, option: str) -> bool:
+        return self.answers[option] == "y"
+
+    def files(self) -> Iterator[Path]:
+        return (path for path in sorted(self.path.rglob("*")) if path.is_file())
+
+    def python_files(self, under: str = "") -> Iterator[Path]:
+        return (path for path in self.files() if path.suffix == ".py" and path.is_relative_to(self.path / under))
+
+    def pyproject(self) -> dict[str, Any]:
+        return tomllib.loads((self.path / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session", params=SUPPORTED_COMBINATIONS, ids=IDS)
+def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Bake:
+    """One bake per combination, shared by the quick checks (which only read it)."""
+    answers: dict[str, str] = request.param
+    project = bake(tmp_path_factory.mktemp(combination_id(answers)), **answers)
+    return Bake(project, full_answers(answers, project))
+
+
+# --- the list itself ------------------------------------------------------------------------
+
+
+def test_every_option_value_is_baked() -> None:
+    for option, value in default_answers().items():
+        if option.startswith("_") or not (isinstance(value, list) or value in ("y", "n")):
+            continue
+        values = value if isinstance(value, list) else ["y", "n"]
+        baked_values = {chosen(answers, option) for answers in SUPPORTED_COMBINATIONS}
+        assert baked_values == set(values), f"{option}: never baked with {set(values) - baked_values}"
+
+
+def test_combinations_are_distinct() -> None:
+    assert len(set(IDS)) == len(IDS)
+
+
+def test_default_bake_takes_under_two_seconds(tmp_path: Path, record_property: RecordProperty) -> None:
+    start = time.perf_counter()
+    bake(tmp_path)
+    elapsed = time.perf_counter() - start
+    record_property(TIMING, f"default bake: {elapsed:.2f} s")
+    # The goal is < 2 s; only a wide margin is asserted, to stay clear of a busy machine.
+    assert elapsed < 10
+
+
+# --- quick checks of each bake ------------------------------------------------------------
+
+OPTION_KEYS = [key for key in default_answers() if not key.startswith("_")]
+UNRENDERED = re.compile(
+    r"\{%|%\}|(?<!\$)\{\{|\{\{\s*cookiecutter|cookiecutter\.(?:" + "|".join(map(re.escape, OPTION_KEYS)) + r")\b"
+)
+
+
+def test_everything_is_rendered(baked: Bake) -> None:
+    """No Jinja left in any text file (GitHub Actions' own `${{ ... }}` excepted)."""
+    problems = []
+    for path in baked.files():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if UNRENDERED.search(line):
+                problems.append(f"{path.relative_to(baked.path)}:{number}: {line.strip()}")
+    for path in baked.path.rglob("*"):
+        if "{{" in path.name or "{%" in path.name:
+            problems.append(f"unrendered path: {path.relative_to(baked.path)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_python_files_parse(baked: Bake) -> None:
+    for path in baked.python_files():
+        ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def test_toml_files_parse(baked: Bake) -> None:
+    for path in baked.files():
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def test_no_stack_variant_is_left(baked: Bake) -> None:
+    leftovers = [
+        str(path.relative_to(baked.path)) for path in baked.path.rglob("*") if post.STACK_FILE_RE.match(path.name)
+    ]
+    assert leftovers == []
+    assert not [path for path in baked.path.rglob("*") if "__async" in path.name or "__sync" in path.name]
+
+
+def test_no_empty_directory_is_left(baked: Bake) -> None:
+    empty = [
+        str(path.relative_to(baked.path)) for path in baked.path.rglob("*") if path.is_dir() and not any(path.iterdir())
+    ]
+    assert empty == []
+
+
+# Each path list of the post-gen hook, and the option that keeps it.
+PATH_LISTS = {
+    "POSTGRES_PATHS": "use_postgres",
+    "S3_PATHS": "use_s3",
+    "HTTP_CLIENT_PATHS": "use_http_client",
+    "LOCAL_FILES_PATHS": "use_local_files",
+    "EXAMPLE_PATHS": "include_examples",
+    "GITHUB_CI_PATHS": "ci",
+}
+
+
+def list_is_kept(baked: Bake, list_name: str) -> bool:
+    option = PATH_LISTS[list_name]
+    return baked.answers[option] == ("github" if option == "ci" else "y")
+
+
+def test_component_paths_follow_the_options(baked: Bake) -> None:
+    """A listed path exists exactly when every list that covers it (itself or a parent) is kept.
+
+    So the files of an option switched off are gone, and every path the hook lists does
+    exist in the bakes that keep it (a typo in the hook's lists shows up here).
+    """
+    patterns = {name: [p.format(package=baked.package) for p in getattr(post, name)] for name in PATH_LISTS}
+    problems = []
+    for paths in patterns.values():
+        for path in paths:
+            covering = [
+                name
+                for name, others in patterns.items()
+                if any(path == other or path.startswith(other + "/") for other in others)
+            ]
+            expected = all(list_is_kept(baked, name) for name in covering)
+            exists = (baked.path / path).exists()
+            if exists != expected:
+                problems.append(f"{path}: {'missing' if expected else 'left over'} (lists: {', '.join(covering)})")
+    assert not problems, "\n".join(problems)
+
+
+def test_github_ci_only_when_chosen(baked: Bake) -> None:
+    workflows = baked.path / ".github" / "workflows"
+    if baked.answers["ci"] == "github":
+        assert sorted(workflows.glob("*.yml")), "ci=github but no workflow"
+    else:
+        assert not (baked.path / ".github").exists()
+
+
+def requirement_names(requirements: list[str]) -> set[str]:
+    names = set()
+    for requirement in requirements:
+        match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+        assert match, requirement
+        names.add(re.sub(r"[-_.]+", "-", match.group(0)).lower())
+    return names
+
+
+def dependency_sets(baked: Bake) -> tuple[set[str], set[str]]:
+    """(runtime dependencies, every dependency incl. groups and extras)."""
+    pyproject = baked.pyproject()
+    runtime = requirement_names(pyproject["project"].get("dependencies", []))
+    everything = set(runtime)
+    for group in pyproject.get("dependency-groups", {}).values():
+        everything |= requirement_names([item for item in group if isinstance(item, str)])
+    for extra in pyproject["project"].get("optional-dependencies", {}).values():
+        everything |= requirement_names(extra)
+    return runtime, everything
+
+
+# Distributions (anywhere in pyproject.toml) and import names (anywhere in the code) that
+# belong to one component: none may be left when it is switched off.
+COMPONENT_LIBRARIES = {
+    "use_postgres": ({"asyncpg", "psycopg", "psycopg-pool", "alembic", "sqlalchemy", "pgserver"},
+                     {"asyncpg", "psycopg", "psycopg_pool", "alembic", "sqlalchemy", "pgserver"}),
+    "use_s3": ({"aioboto3", "aiobotocore", "boto3", "botocore", "moto", "boto3-stubs", "types-aioboto3"},
+               {"aioboto3", "aiobotocore", "boto3", "botocore", "moto", "mypy_boto3_s3"}),
+    "use_local_files": ({"aiofiles", "types-aiofiles"}, {"aiofiles"}),
+    # httpx stays with the HTTP client off: the tests drive the app through it.
+    "use_http_client": (set(), set()),
+}  # fmt: skip
+
+# What one stack must never depend on (runtime) nor import (in its package, outside the
+# dev-only embedded services): the other stack's blocking or async libraries.
+STACK_FORBIDDEN = {
+    "async": ({"psycopg", "psycopg-pool", "boto3", "requests"}, {"psycopg", "psycopg_pool", "boto3", "requests"}),
+    "sync": ({"asyncpg", "aiofiles", "aioboto3", "aiobotocore"}, {"asyncpg", "aiofiles", "aioboto3", "aiobotocore"}),
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_dependencies_follow_the_options(baked: Bake) -> None:
+    runtime, everything = dependency_sets(baked)
+    for option, (distributions, _) in COMPONENT_LIBRARIES.items():
+        if not baked.on(option):
+            assert not (everything & distributions), f"{option}=n but pyproject has {everything & distributions}"
+    forbidden, _ = STACK_FORBIDDEN[baked.answers["stack"]]
+    assert not (runtime & forbidden), f"stack={baked.answers['stack']} depends on {runtime & forbidden}"
+    if baked.answers["stack"] == "sync":
+        assert not (everything & forbidden), f"stack=sync has {everything & forbidden} in a dependency group"
+
+
+def test_imports_follow_the_options(baked: Bake) -> None:
+    problems = []
+    forbidden_by_stack = STACK_FORBIDDEN[baked.answers["stack"]][1]
+    embedded = baked.path / "src" / baked.package / "embedded"
+    for path in baked.python_files():
+        modules = imports_of(path)
+        relative = path.relative_to(baked.path)
+        for option, (_, import_names) in COMPONENT_LIBRARIES.items():
+            if not baked.on(option) and modules & import_names:
+                problems.append(f"{relative}: {option}=n but imports {sorted(modules & import_names)}")
+        in_package = path.is_relative_to(baked.path / "src") and not path.is_relative_to(embedded)
+        if in_package and modules & forbidden_by_stack:
+            problems.append(
+                f"{relative}: stack={baked.answers['stack']} imports {sorted(modules & forbidden_by_stack)}"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def test_runtime_dependencies_are_declared(baked: Bake) -> None:
+    """Every third-party module the package imports is a runtime dependency (dev tools excepted)."""
+    # import name -> the runtime distributions that provide it (any one will do)
+    providers = {
+        "fastapi": {"fastapi"}, "starlette": {"fastapi"}, "pydantic": {"fastapi"}, "anyio": {"anyio"},
+        "pydantic_settings": {"pydantic-settings"}, "uvicorn": {"uvicorn"}, "asyncpg": {"asyncpg"},
+        "psycopg": {"psycopg"}, "psycopg_pool": {"psycopg", "psycopg-pool"}, "sqlalchemy": {"sqlalchemy"},
+        "alembic": {"alembic"}, "httpx": {"httpx"}, "aiofiles": {"aiofiles"}, "aioboto3": {"aioboto3"},
+        "aiobotocore": {"aioboto3"}, "boto3": {"boto3"}, "botocore": {"boto3", "aioboto3"},
+        "multipart": {"python-multipart"}, "python_multipart": {"python-multipart"},
+    }  # fmt: skip
+    runtime, _ = dependency_sets(baked)
+    embedded = baked.path / "src" / baked.package / "embedded"
+    missing = []
+    for path in baked.python_files("src"):
+        if path.is_relative_to(embedded):
+            continue  # dev and test services: their packages are dev dependencies
+        for module in imports_of(path):
+            wanted = providers.get(module, set())
+            if wanted and not wanted & runtime:
+                missing.append(f"{path.relative_to(baked.path)}: {module} (needs one of {sorted(wanted)})")
+    assert not missing, "\n".join(missing)
+
+
+def test_package_name_check_covers_every_dependency(baked: Bake) -> None:
+    """A package named like one of the project's dependencies would shadow it: the pre-gen hook
+    must refuse each of them (stubs packages have no import name of their own)."""
+    _, everything = dependency_sets(baked)
+    import_names = {name.replace("-", "_") for name in everything if not name.startswith("types-")}
+    import_names = {name for name in import_names if not name.endswith("_stubs")}
+    unguarded = sorted(name for name in import_names if pre.check_package_name(name) is None)
+    assert unguarded == [], f"hooks/pre_gen_project.py DEPENDENCY_NAMES lacks {unguarded}"
+
+
+def test_package_name_check_covers_top_level_packages(baked: Bake) -> None:
+    """The bake's own top-level packages (tests/, bench/, ...) sit on sys.path beside the
+    package in the test and bench runs: a package of the same name would clash with them."""
+    packages = sorted(path.parent.name for path in baked.path.glob("*/__init__.py"))
+    assert "tests" in packages
+    unguarded = [name for name in packages if pre.check_package_name(name) is None]
+    assert unguarded == [], f"hooks/pre_gen_project.py accepts package_name {unguarded}"
+
+
+LICENSE_MARKERS = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License, Version 2.0",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "Proprietary": "All rights reserved",
+}
+
+
+def test_license_matches_the_answer(baked: Bake) -> None:
+    license_name = baked.answers["license"]
+    text = (baked.path / "LICENSE").read_text(encoding="utf-8")
+    assert LICENSE_MARKERS[license_name] in text
+    for other, marker in LICENSE_MARKERS.items():
+        if other != license_name:
+            assert marker not in text, f"{license_name} LICENSE also reads {marker!r}"
+    assert baked.answers["author_name"] in text
+    declared = baked.pyproject()["project"].get("license")
+    assert declared == (None if license_name == "Proprietary" else license_name)
+
+
+def test_answers_reach_the_project(baked: Bake) -> None:
+    project = baked.pyproject()["project"]
+    assert baked.path.name == baked.answers["project_slug"]
+    assert project["name"] == baked.answers["project_slug"]
+    assert project["version"] == baked.answers["version"]
+    assert project["description"] == baked.answers["description"]
+    assert project["authors"] == [{"name": baked.answers["author_name"], "email": baked.answers["author_email"]}]
+    assert (baked.path / "src" / baked.package / "__init__.py").is_file()
+    assert baked.answers["project_name"] in (baked.path / "README.md").read_text(encoding="utf-8")
+
+
+# --- slow: the bake's own lint and test suite ----------------------------------------------
+
+LINT_TIMEOUT = 600
+TEST_TIMEOUT = 1200
+
+
+def run_make(project: Path, target: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    try:
+        return run_in(project, "make", target, timeout=timeout)
+    except subprocess.TimeoutExpired as error:
+        output = error.output if isinstance(error.output, str) else ""
+        pytest.fail(f"`make {target}` did not finish in {timeout:.0f} s; last lines:\n{tail(output)}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_bake_passes_its_own_lint(answers: dict[str, str], tmp_path: Path, record_property: RecordProperty) -> None:
+    """`make lint` in a fresh bake: ruff, ruff format, mypy --strict, flake8-async."""
+    project = bake(tmp_path, **answers)
+    start = time.perf_counter()
+    result = run_make(project, "lint", timeout=LINT_TIMEOUT)
+    record_property(TIMING, f"{combination_id(answers)}: make lint {time.perf_counter() - start:.0f} s")
+    assert_success(result)
+    shutil.rmtree(project / ".venv", ignore_errors=True)  # ~0.4 GB; kept when the test failed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("answers", SUPPORTED_COMBINATIONS, ids=IDS)
+def test_bake_passes_its_own_tests(answers: dict[str, str], tmp_path: Path, record_property: RecordProperty) -> None:
+    """`make test` in a fresh bake, as a user runs it right after baking (installs with uv first)."""
+    project = bake(tmp_path, **answers)
+    start = time.perf_counter()
+    result = run_make(project, "test", timeout=TEST_TIMEOUT)
+    seconds = time.perf_counter() - start
+    summary = [line.strip("= ") for line in result.stdout.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+    outcome = summary[-1] if summary else f"exit {result.returncode}, no pytest summary"
+    record_property(TIMING, f"{combination_id(answers)}: make test {seconds:.0f} s; {outcome}")
+    assert_success(result)
+    assert summary, f"no pytest summary in the output of make test:\n{tail(result.stdout)}"
+    shutil.rmtree(project / ".venv", ignore_errors=True)

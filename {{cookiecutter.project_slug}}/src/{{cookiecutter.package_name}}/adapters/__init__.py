@@ -1,0 +1,1 @@
+"""I/O adapters: one module per external system."""

@@ -1,0 +1,83 @@
+"""Example fan-out: two upstream calls at once, under one deadline.
+
+The calls overlap (a task group), so the endpoint takes as long as the slowest call,
+not the sum. One deadline, `upstream_timeout`, covers the whole operation: past it both
+calls are cancelled and the client gets a 504, however the time was spent (connecting,
+waiting for a pooled connection, reading); a call that hits one of the client's own
+timeouts first is a 504 too. The first call to fail cancels the other and the client
+gets a 502 that says why. No outcome waits longer than the deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import httpx
+from fastapi import APIRouter, HTTPException, status
+
+from ..adapters.http_client import HttpClientDep
+from ..dependencies import SettingsDep
+from .schemas import FanoutDelay, FanoutResult, FanoutStatus
+
+router = APIRouter(prefix="/upstream", tags=["upstream"])
+
+NAMES = ("a", "b")
+
+
+class UpstreamFailed(Exception):
+    """A call failed; the message is the reason the client gets. `timed_out`: it was too slow (504, not 502)."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
+
+
+async def call_concurrently(client: httpx.AsyncClient, delay: float, status_code: int) -> list[Any]:
+    """Both calls at once; the first failure cancels the other and is raised as one `UpstreamFailed`."""
+    results: dict[str, Any] = {}
+
+    async def call(name: str) -> None:
+        try:
+            response = await client.get(f"/echo/{name}", params={"delay": delay, "status": status_code})
+        except httpx.TimeoutException as exc:  # one of the client's own timeouts, before the overall deadline
+            raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}", timed_out=True) from exc
+        except httpx.HTTPError as exc:
+            raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            raise UpstreamFailed(f"/echo/{name} answered {response.status_code}")
+        try:
+            results[name] = response.json()
+        except ValueError:
+            raise UpstreamFailed(f"/echo/{name} answered {response.status_code} without a JSON body") from None
+
+    try:
+        async with anyio.create_task_group() as tg:
+            for name in NAMES:
+                tg.start_soon(call, name)
+    except* UpstreamFailed as group:
+        failures = [exc for exc in group.exceptions if isinstance(exc, UpstreamFailed)]
+        reason = "; ".join(str(exc) for exc in failures)
+        raise UpstreamFailed(reason, timed_out=any(exc.timed_out for exc in failures)) from None
+    return [results[name] for name in NAMES]
+
+
+@router.get("/fanout")
+async def fanout(
+    client: HttpClientDep, settings: SettingsDep, delay: FanoutDelay = 0.0, status_code: FanoutStatus = 200
+) -> FanoutResult:
+    """Call the upstream's `/echo/a` and `/echo/b` concurrently, passing `delay` and `status` on."""
+    started = time.perf_counter()
+    deadline = settings.upstream_timeout
+    try:
+        with anyio.fail_after(deadline):
+            results = await call_concurrently(client, delay, status_code)
+    except TimeoutError:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
+    except UpstreamFailed as exc:
+        if exc.timed_out:
+            detail = f"upstream did not answer within {deadline:g}s ({exc})"
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail) from None
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
+    return FanoutResult(results=results, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
