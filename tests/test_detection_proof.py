@@ -282,12 +282,14 @@ def services() -> Iterator[Callable[[Path], dict[str, str]]]:
     yield get
     for process, _ in running.values():
         assert process.stdin is not None
+        assert process.stdout is not None
         process.stdin.close()  # the script leaves `embedded_services`, which stops each service
         try:
             process.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        process.stdout.close()
 
 
 @contextlib.contextmanager

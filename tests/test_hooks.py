@@ -88,7 +88,11 @@ def test_package_name_accepted(name: str) -> None:
         ("json", "standard-library"),
         ("typing", "standard-library"),
         ("logging", "standard-library"),
-        ("test", "standard-library"),
+        ("test", "project's own"),
+        ("tests", "project's own"),
+        ("bench", "project's own"),
+        ("flake8", "dependency"),
+        ("pre_commit", "dependency"),
     ],
 )
 def test_package_name_rejected(name: str, reason: str) -> None:

@@ -71,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         progress("starting the embedded services")
-        with project.services(Path(scratch)) as env, LoadGenerator() as load:
-            ctx = Context(options, env, Path(scratch), load)
+        with project.services(Path(scratch)) as env, LoadGenerator() as load, LoadGenerator() as prober:
+            ctx = Context(options, env, Path(scratch), load, prober)
             rows, comparisons, watchdog = run_all(ctx, progress)
     found = targets(rows, comparisons, watchdog, options)
     print(render(rows, comparisons, watchdog, options, found), flush=True)

@@ -59,12 +59,11 @@ class Result:
     p50_ms: float
     p99_ms: float
     max_ms: float
-    unanswered_ms: float = 0.0  # the longest wait of a probe still unanswered when the window closed
+    censored: int = 0  # probe slots still unanswered when the window closed, counted as waiting until then
 
-    @property
-    def stalled(self) -> bool:
-        """The p99 is only a lower bound: some probe was still waiting longer than that at the end."""
-        return self.unanswered_ms > 0 and self.unanswered_ms >= self.p99_ms
+    def lower_bound(self, fraction: float) -> bool:
+        """Whether that percentile is only a lower bound: unanswered probes reach into it."""
+        return self.censored > (1 - fraction) * (self.requests + self.censored)
 
 
 @dataclass
@@ -72,7 +71,6 @@ class _Stats:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     censored: int = 0
-    unanswered: float = 0.0
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -264,12 +262,10 @@ class _Run:
         for connection in list(self.connections):
             interval = connection.group.interval
             if connection.in_flight and interval is not None:
-                stats = connection.stats
                 due = max(connection.sent_at, self.window_start)
-                stats.unanswered = max(stats.unanswered, end - due)
                 while due <= end:  # still waiting: count the wait so far, a lower bound
-                    stats.latencies.append(end - due)
-                    stats.censored += 1
+                    connection.stats.latencies.append(end - due)
+                    connection.stats.censored += 1
                     due += interval
             if connection.transport is not None:
                 connection.transport.abort()
@@ -287,7 +283,7 @@ class _Run:
             p50_ms=percentile(values, 0.50) * 1000,
             p99_ms=percentile(values, 0.99) * 1000,
             max_ms=(values[-1] if values else 0.0) * 1000,
-            unanswered_ms=stats.unanswered * 1000,
+            censored=stats.censored,
         )
 
 
@@ -315,14 +311,18 @@ def serve() -> None:
 
 
 class LoadGenerator:
-    """The load generator's process, started once and reused for every run (starting a
-    Python process costs CPU the server under test would feel).
+    """A load generator process, started once and reused for every run (starting a Python
+    process costs CPU that the server under test would feel).
 
-    Every run is bounded: if no answer comes in time, the process is killed and the run fails.
+    `start` hands it a run and returns at once, so that two generators can drive one server
+    together (the health probe gets its own process: answers to the load must not delay
+    the probe's timing); `results` waits for the run's results. Every run is bounded: when
+    no answer comes in time, the process is killed and the run fails.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.host = host
+        self.deadline = 0.0
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.load"],
             cwd=Path(__file__).resolve().parents[1],
@@ -331,18 +331,29 @@ class LoadGenerator:
             text=True,
         )
 
-    def measure(self, port: int, groups: Sequence[Group], *, duration: float, ramp: float = 0.25) -> dict[str, Result]:
-        """Drive `groups` at once against the server on `port`; results by group name."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+    def start(self, port: int, groups: Sequence[Group], *, duration: float, ramp: float = 0.25) -> None:
+        """Drive `groups` at once against the server on `port`, in the background."""
+        stdin = self.process.stdin
+        assert stdin is not None
         plan = {"host": self.host, "port": port, "duration": duration, "ramp": ramp}
-        self.process.stdin.write(json.dumps({**plan, "groups": [asdict(g) for g in groups]}) + "\n")
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], duration + ramp + 30)
-        line = self.process.stdout.readline() if ready else ""
+        stdin.write(json.dumps({**plan, "groups": [asdict(group) for group in groups]}) + "\n")
+        stdin.flush()
+        self.deadline = time.monotonic() + duration + ramp + 30
+
+    def results(self) -> dict[str, Result]:
+        """The results of the run `start` began, by group name."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], max(self.deadline - time.monotonic(), 0))
+        line = stdout.readline() if ready else ""
         if not line:
             self.close()
-            raise RuntimeError(f"the load generator gave no result (exit code {self.process.returncode})")
+            raise RuntimeError(f"the load generator gave no result in time (exit code {self.process.returncode})")
         return {item["name"]: Result(**item) for item in json.loads(line)}
+
+    def measure(self, port: int, groups: Sequence[Group], *, duration: float, ramp: float = 0.25) -> dict[str, Result]:
+        self.start(port, groups, duration=duration, ramp=ramp)
+        return self.results()
 
     def close(self) -> None:
         if self.process.poll() is None:

@@ -32,8 +32,8 @@ class Target:
         return self.value >= self.limit if self.at_least else self.value <= self.limit
 
 
-def ms(value: float, stalled: bool = False) -> str:
-    return f"{'>' if stalled else ''}{value:,.1f} ms"
+def ms(value: float, lower_bound: bool = False) -> str:
+    return f"{'>' if lower_bound else ''}{value:,.1f} ms"
 
 
 def load_name(load: int) -> str:
@@ -64,9 +64,9 @@ def loop_safety_table(rows: Sequence[LoopSafetyRow]) -> list[str]:
             [
                 row.app,
                 load_name(row.load),
-                ms(row.probe_p50_ms, row.stalled),
-                ms(row.probe_p99_ms, row.stalled),
-                f"{row.probe_p99_ms / idle.probe_p99_ms:,.1f}x" if loaded else "",
+                ms(row.probe_p50_ms, row.p50_bound),
+                ms(row.probe_p99_ms, row.p99_bound),
+                f"{'>' if row.p99_bound else ''}{row.probe_p99_ms / idle.probe_p99_ms:,.1f}x" if loaded else "",
                 f"{row.slow_rps:,.1f}" if loaded else "",
                 f"{row.efficiency:.2f}" if loaded else "",
             ]

@@ -30,7 +30,8 @@ from {{ cookiecutter.package_name }}.settings import Settings
 
 pytest_plugins = ["tests.event_loop.guard"]
 
-SERVICES: tuple[str, ...] = (
+{% if cookiecutter.use_postgres == 'y' or cookiecutter.use_s3 == 'y' or cookiecutter.use_http_client == 'y' -%}
+SERVICES: list[str] = [
 {%- if cookiecutter.use_postgres == 'y' %}
     "DATABASE_URL",
 {%- endif %}
@@ -40,7 +41,10 @@ SERVICES: tuple[str, ...] = (
 {%- if cookiecutter.use_http_client == 'y' %}
     "UPSTREAM_BASE_URL",
 {%- endif %}
-)
+]
+{%- else %}
+SERVICES: list[str] = []
+{%- endif %}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -64,6 +68,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     configured = {name: os.environ[f"TEST_{name}"] for name in SERVICES if f"TEST_{name}" in os.environ}
+{%- if cookiecutter.use_postgres == 'y' or cookiecutter.use_s3 == 'y' or cookiecutter.use_http_client == 'y' %}
     with embedded_services(
 {%- if cookiecutter.use_postgres == 'y' %}
         postgres="DATABASE_URL" not in configured,
@@ -75,6 +80,9 @@ def service_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
         upstream="UPSTREAM_BASE_URL" not in configured,
 {%- endif %}
     ) as started:
+{%- else %}
+    with embedded_services() as started:
+{%- endif %}
         urls = {**started, **configured}
 {%- if cookiecutter.use_postgres == 'y' %}
         apply_migrations(urls["DATABASE_URL"])

@@ -90,27 +90,34 @@ PROJECT_DIR = PACKAGE_DIR.parents[1]
 TESTS_DIR = PROJECT_DIR / "tests"
 STDLIB_DIR = Path(sysconfig.get_paths()["stdlib"])
 
+# How to fix each kind of blocking call (the first matching prefix wins).
 FIXES = (
+{%- if cookiecutter.stack == 'sync' %}
+    (
+        "",
+        "make the endpoint or dependency a plain `def` (FastAPI runs it in the threadpool); in the lifespan, "
+        "middleware or an `async def` that must stay, `await run_blocking(func, *args)` ({package}.concurrency)",
+    ),
+{%- else %}
     ("time.sleep", "await anyio.sleep(seconds) (or asyncio.sleep)"),
     (
         "ssl.",
-        "create TLS clients (httpx.AsyncClient, aioboto3/botocore clients, SSL contexts) once, in the lifespan, "
+        "create TLS clients (httpx.AsyncClient, aioboto3 clients, SSL contexts) once, in the lifespan, "
         "through `await run_blocking(...)`, and reuse them",
     ),
     (
         "socket.",
-        "an async client (httpx.AsyncClient, asyncpg, aioboto3) instead of a sync one (requests, urllib, "
+        "the async client (httpx.AsyncClient, asyncpg, aioboto3) instead of a sync one (requests, urllib, "
         "psycopg, boto3), or `await run_blocking(sync_call, ...)` for a sync SDK",
     ),
     ("sqlite3.", "aiosqlite, or `await run_blocking(...)` around the sqlite3 calls"),
     ("threading.", "anyio.Lock / asyncio.Lock instead of a thread lock, or `await run_blocking(...)`"),
-    ("builtins.input", "a server must not read stdin"),
     (
         "",
-        "aiofiles or anyio.Path for files, or `await run_blocking(func, *args)` "
-        "({package}.concurrency) for any other sync call; in the sync stack, make the endpoint or "
-        "dependency a plain `def`",
+        "aiofiles or anyio.Path for files, or `await run_blocking(func, *args)` ({package}.concurrency) "
+        "for any other sync call",
     ),
+{%- endif %}
 )
 
 

@@ -45,7 +45,8 @@ async def test_a_blocking_call_the_app_swallows_is_still_recorded(settings: Sett
     message = report(calls)
     assert "time.sleep" in message
     assert calls[0].location in message
-    assert "anyio.sleep" in message
+    assert f"fix: {calls[0].fix}" in message
+    assert "run_blocking" in message or "anyio.sleep" in message
     assert "allow_blocking" in message
 
 
@@ -63,7 +64,7 @@ async def test_loading_certificates_on_the_loop_is_recorded(settings: Settings) 
             await client.get("/tls")
 
     assert [call.call for call in calls] == ["ssl.create_default_context"]
-    assert "in the lifespan" in report(calls)
+    assert "lifespan" in report(calls)
 
 
 @PROVOKES
@@ -98,6 +99,7 @@ def test_every_allowance_says_why() -> None:
 
 
 def test_the_switch_turns_the_guard_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SWITCH, raising=False)
     assert guard_enabled()
     monkeypatch.setenv(SWITCH, "0")
     assert not guard_enabled()

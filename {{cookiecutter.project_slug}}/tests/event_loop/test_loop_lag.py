@@ -9,7 +9,8 @@ sampling every 20 ms, warms every endpoint up (first calls import modules and in
 endpoints), then keeps many slow requests in flight against every endpoint while a probe
 calls `/health/live` every 20 ms. A free loop answers each probe in milliseconds; one
 blocking call or one CPU-bound handler shows up as a stall of its full duration, here
-and in the watchdog's worst lag.
+and in the watchdog's worst lag. A round over the limit is measured again: a blocking
+call stalls the loop every time, a busy machine rarely twice in a row.
 {%- if sync %}
 
 The "saturated" run shrinks the threadpool to a few tokens, so `def` endpoints queue for
@@ -43,8 +44,7 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from ..conftest import make_settings
 from .guard import add_summary_line
 
-# `anyio` here, not only from conftest: a mark added after collection would drop the fixture params.
-pytestmark = [pytest.mark.slow, pytest.mark.anyio]
+pytestmark = pytest.mark.slow
 
 APP = "{{ cookiecutter.package_name }}.app:create_app"
 HOST = "127.0.0.1"
@@ -53,8 +53,8 @@ RUNNING_ON = re.compile(r"Uvicorn running on http://[0-9.]+:([0-9]+)")
 LOAD_SECONDS = 3.0
 PROBE_EVERY = 0.02
 PROBE_TIMEOUT = 5.0
-# A free loop answers in a few milliseconds even on a busy 2-core machine, and a blocking
-# call is 100x+ worse. The margin is wide on purpose: this test must never be flaky.
+# A free loop answers in a few milliseconds, a blocking call takes 100x+ longer. The margin
+# is wide, and a round over the limit is measured again, so a busy machine is no failure.
 MAX_PROBE_MS = 250.0
 MAX_LAG_MS = 250.0
 {%- if cookiecutter.use_http_client == 'y' and examples %}

@@ -126,12 +126,16 @@ class Storage:
 
 
 def _scan(root: Path) -> list[StoredFile]:
+    files = []
     with os.scandir(root) as entries:
-        files = [
-            StoredFile(name=entry.name, size=entry.stat().st_size)
-            for entry in entries
-            if entry.is_file() and NAME_RE.fullmatch(entry.name)
-        ]
+        for entry in entries:
+            if not NAME_RE.fullmatch(entry.name):
+                continue
+            try:
+                if entry.is_file():
+                    files.append(StoredFile(name=entry.name, size=entry.stat().st_size))
+            except FileNotFoundError:  # deleted between the scan and the stat
+                continue
     return sorted(files, key=lambda file: file.name)
 
 
