@@ -18,7 +18,17 @@ def quoted(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
+def py_quoted(value: object) -> str:
+    """A Python string literal in the quotes ruff's formatter would choose (fewer escapes wins, else double)."""
+    text = str(value)
+    if text.count('"') <= text.count("'"):
+        return quoted(text)
+    inner = json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{inner}'"
+
+
 class QuotedExtension(Extension):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.filters["quoted"] = quoted
+        environment.filters["py_quoted"] = py_quoted

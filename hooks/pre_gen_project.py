@@ -32,6 +32,7 @@ DEPENDENCY_NAMES = frozenset(
         "aioboto3",
         "aiobotocore",
         "aiofiles",
+        "aiohttp",
         "alembic",
         "anyio",
         "asgi_lifespan",

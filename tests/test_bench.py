@@ -43,11 +43,16 @@ def test_quick_bench_runs_and_reports(
     answers = CASES[case]
     project = installed_bake(**answers)
     start = time.perf_counter()
-    # After the bench, nothing may still run on the bake's interpreter: not a server, the
-    # naive app, the load generator or an embedded service. (`[.]venv` so that the pattern
-    # does not match this very command line.)
+    # After the bench, nothing it started may still run on the bake's interpreter: not a
+    # server, the naive app, the load generator or an embedded service. Processes that ran
+    # before it (another test's services on the same bake) do not count. (`[.]venv` so that
+    # the pattern does not match this very command line.)
     interpreter = shlex.quote(f"{project}/[.]venv/bin/python")
-    script = f"make bench BENCH_ARGS=--quick; code=$?; sleep 1; pgrep -af {interpreter} && exit 99; exit $code"
+    script = (
+        f"before=$(pgrep -f {interpreter}); make bench BENCH_ARGS=--quick; code=$?; sleep 1; "
+        f'left=$(pgrep -f {interpreter} | grep -vxF "$before"); '
+        'if [ -n "$left" ]; then ps -o pid=,args= -p $left; exit 99; fi; exit $code'
+    )
     try:
         result = run_in(project, "bash", "-c", script, timeout=BENCH_TIMEOUT)
     except subprocess.TimeoutExpired as error:

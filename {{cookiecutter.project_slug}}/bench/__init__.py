@@ -12,5 +12,6 @@ usual way (`bench.naive`) runs beside it as the baseline. Three scenarios:
 3. watchdog cost: the same read with the loop-lag monitor on and off.
 
 Everything is compared inside one run, as ratios; absolute figures are for information.
-The targets are checked at the end (PASS/FAIL); `--strict` turns a FAIL into exit code 1.
+The targets are checked at the end (PASS/FAIL); `--strict` turns a FAIL (or a failed
+request) into exit code 1.
 """

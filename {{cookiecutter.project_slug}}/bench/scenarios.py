@@ -34,8 +34,9 @@ class Options:
 
     @property
     def watchdog_rounds(self) -> int:
-        """The watchdog's cost is expected to be tiny: twice the pairs to see it through the noise."""
-        return 2 * self.rounds
+        """The watchdog's cost is expected to be tiny: four times the pairs, of half-length runs,
+        so that both runs of a pair see the same moment of a busy machine."""
+        return 4 * self.rounds
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,11 @@ class Context:
         with serve(*specs, log_dir=self.log_dir) as servers:
             yield servers
 
-    def measure(self, server: Server, load: Sequence[Group], probe: Group | None = None) -> dict[str, Result]:
+    def measure(
+        self, server: Server, load: Sequence[Group], probe: Group | None = None, duration: float | None = None
+    ) -> dict[str, Result]:
         """One run: `load` from the load generator and, at the same time, `probe` from the prober."""
-        duration = self.options.duration
+        duration = duration or self.options.duration
         if probe is not None:
             self.prober.start(server.port, [probe], duration=duration)
         results = self.load.measure(server.port, load, duration=duration) if load else {}
@@ -196,13 +199,15 @@ class Comparison:
         return median([r.p99_ms for r in results])
 
 
-def _alternate(ctx: Context, a: Server, b: Server, path: str, label: str, rounds: int) -> Comparison:
+def _alternate(
+    ctx: Context, a: Server, b: Server, path: str, label: str, rounds: int, duration: float | None = None
+) -> Comparison:
     comparison = Comparison(label)
     group = [Group(label, path, connections=ctx.options.connections)]
     runs: list[tuple[Server, list[Result]]] = [(a, comparison.a), (b, comparison.b)]
     for index in range(rounds):
         for server, results in runs if index % 2 == 0 else runs[::-1]:
-            results.append(ctx.measure(server, group)[label])
+            results.append(ctx.measure(server, group, duration=duration)[label])
     return comparison
 
 
@@ -259,7 +264,7 @@ def watchdog_cost(ctx: Context) -> Comparison:
         on, off = servers
         _warm_up(ctx, on, [path], connections=8)
         _warm_up(ctx, off, [path], connections=8)
-        return _alternate(ctx, on, off, path, label, ctx.options.watchdog_rounds)
+        return _alternate(ctx, on, off, path, label, ctx.options.watchdog_rounds, ctx.options.duration / 2)
 
 
 def run_all(ctx: Context, progress: Callable[[str], None]) -> tuple[list[LoopSafetyRow], list[Comparison], Comparison]:

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    app_name: str = {{ cookiecutter.project_name | quoted }}
+    app_name: str = {{ cookiecutter.project_name | py_quoted }}
     log_level: str = "INFO"
 
     # Event loop and thread capacity (see README, "Keeping the event loop free").
