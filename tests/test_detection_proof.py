@@ -156,8 +156,8 @@ BUGS = (
         "examples/upstream.py",
         (
             (
-                "    started = time.perf_counter()\n",
-                "    started = time.perf_counter()\n"
+                "        results = await call_concurrently(client, delay, status_code)\n",
+                "        results = await call_concurrently(client, delay, status_code)\n"
                 "    try:\n"
                 "        time.sleep(0.05)\n"
                 "    except Exception:\n"

@@ -35,11 +35,11 @@ STACK = "{{ cookiecutter.stack }}"
 SLOW_DELAY = 0.2  # seconds a request of the slow endpoint waits on I/O
 {%- if with_fanout %}
 
-# The service's own app, as production serves it; its slow endpoint makes two upstream
-# calls of SLOW_DELAY each, concurrently, so one request takes SLOW_DELAY.
+# The service's own app, as production serves it; its slow endpoint makes one upstream
+# call that takes SLOW_DELAY, as the naive app's does.
 TEMPLATE_APP = "{{ cookiecutter.package_name }}.app:create_app"
-SLOW_PATH = f"/upstream/fanout?delay={SLOW_DELAY}"
-SLOW_LABEL = "GET /upstream/fanout: two concurrent upstream calls of 0.2 s"
+SLOW_PATH = f"/upstream/call?delay={SLOW_DELAY}"
+SLOW_LABEL = "GET /upstream/call: one upstream call of 0.2 s through the service's client"
 {%- else %}
 
 # The service's own app plus one endpoint that waits like an I/O call: the project has

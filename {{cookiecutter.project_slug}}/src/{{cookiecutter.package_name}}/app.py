@@ -9,6 +9,7 @@ certificates and blocks.
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -82,6 +83,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
                 background.start_soon(monitor.run)
             state["watchdog"] = monitor
             logger.info("%s started (threadpool: %d tokens)", settings.app_name, settings.threadpool_tokens)
+            # What exists now lives as long as the process (modules, clients, pools): take it out
+            # of the garbage collector's sight, so a full collection under load only scans what
+            # requests allocate (100-150 ms pauses of the event loop become a few ms).
+            gc.collect()
+            gc.freeze()
             yield state
             background.cancel_scope.cancel()
 

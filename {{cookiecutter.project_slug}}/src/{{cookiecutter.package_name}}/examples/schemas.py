@@ -162,13 +162,18 @@ def upload_too_large(limit: int) -> HTTPException:
 # --- upstream (HTTP client) -------------------------------------------------------------
 
 
+class UpstreamResult(BaseModel):
+    result: dict[str, Any] = Field(description="The upstream's JSON answer to /echo/a.")
+    elapsed_ms: float
+
+
 class FanoutResult(BaseModel):
     results: list[dict[str, Any]] = Field(description="The upstream's JSON answers to /echo/a and /echo/b, in order.")
     elapsed_ms: float
 
 
-FanoutDelay = Annotated[float, Query(ge=0, le=30, description="Seconds each upstream call takes.")]
-FanoutStatus = Annotated[
+UpstreamDelay = Annotated[float, Query(ge=0, le=30, description="Seconds each upstream call takes.")]
+UpstreamStatus = Annotated[
     int, Query(alias="status", ge=200, le=599, description="Status each upstream call answers with.")
 ]
 

@@ -1,16 +1,19 @@
-"""Example fan-out: two upstream calls at once, under one deadline.
+"""Example upstream calls: one call, and two at once, each under one deadline.
 
-The calls overlap (a task group), so the endpoint takes as long as the slowest call,
-not the sum. One deadline, `upstream_timeout`, covers the whole operation: past it both
-calls are cancelled and the client gets a 504, however the time was spent (connecting,
-waiting for a pooled connection, reading); a call that hits one of the client's own
-timeouts first is a 504 too. The first call to fail cancels the other and the client
-gets a 502 that says why. No outcome waits longer than the deadline.
+`GET /upstream/call` makes one call; `GET /upstream/fanout` makes two that overlap (a
+task group), so it takes as long as the slowest call, not the sum. One deadline,
+`upstream_timeout`, covers the whole operation: past it the calls are cancelled and the
+client gets a 504, however the time was spent (connecting, waiting for a pooled
+connection, reading); a call that hits one of the client's own timeouts first is a 504
+too. The first call to fail cancels the other and the client gets a 502 that says why.
+No outcome waits longer than the deadline.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import anyio
@@ -19,7 +22,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from ..adapters.http_client import HttpClientDep
 from ..dependencies import SettingsDep
-from .schemas import FanoutDelay, FanoutResult, FanoutStatus
+from .schemas import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
 
 router = APIRouter(prefix="/upstream", tags=["upstream"])
 
@@ -34,23 +37,28 @@ class UpstreamFailed(Exception):
         self.timed_out = timed_out
 
 
+async def call_upstream(client: httpx.AsyncClient, name: str, delay: float, status_code: int) -> Any:
+    """One call to the upstream's `/echo/{name}`; its JSON answer, or `UpstreamFailed` saying why not."""
+    try:
+        response = await client.get(f"/echo/{name}", params={"delay": delay, "status": status_code})
+    except httpx.TimeoutException as exc:  # one of the client's own timeouts, before the overall deadline
+        raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}", timed_out=True) from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 400:
+        raise UpstreamFailed(f"/echo/{name} answered {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise UpstreamFailed(f"/echo/{name} answered {response.status_code} without a JSON body") from None
+
+
 async def call_concurrently(client: httpx.AsyncClient, delay: float, status_code: int) -> list[Any]:
     """Both calls at once; the first failure cancels the other and is raised as one `UpstreamFailed`."""
     results: dict[str, Any] = {}
 
     async def call(name: str) -> None:
-        try:
-            response = await client.get(f"/echo/{name}", params={"delay": delay, "status": status_code})
-        except httpx.TimeoutException as exc:  # one of the client's own timeouts, before the overall deadline
-            raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}", timed_out=True) from exc
-        except httpx.HTTPError as exc:
-            raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 400:
-            raise UpstreamFailed(f"/echo/{name} answered {response.status_code}")
-        try:
-            results[name] = response.json()
-        except ValueError:
-            raise UpstreamFailed(f"/echo/{name} answered {response.status_code} without a JSON body") from None
+        results[name] = await call_upstream(client, name, delay, status_code)
 
     try:
         async with anyio.create_task_group() as tg:
@@ -63,16 +71,12 @@ async def call_concurrently(client: httpx.AsyncClient, delay: float, status_code
     return [results[name] for name in NAMES]
 
 
-@router.get("/fanout")
-async def fanout(
-    client: HttpClientDep, settings: SettingsDep, delay: FanoutDelay = 0.0, status_code: FanoutStatus = 200
-) -> FanoutResult:
-    """Call the upstream's `/echo/a` and `/echo/b` concurrently, passing `delay` and `status` on."""
-    started = time.perf_counter()
-    deadline = settings.upstream_timeout
+@contextmanager
+def within_deadline(deadline: float) -> Iterator[None]:
+    """Bound the calls made inside by `deadline` seconds; turn a failure into a 504 or a 502 that says why."""
     try:
         with anyio.fail_after(deadline):
-            results = await call_concurrently(client, delay, status_code)
+            yield
     except TimeoutError:
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
     except UpstreamFailed as exc:
@@ -80,4 +84,29 @@ async def fanout(
             detail = f"upstream did not answer within {deadline:g}s ({exc})"
             raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail) from None
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
-    return FanoutResult(results=results, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+@router.get("/call")
+async def call_once(
+    client: HttpClientDep, settings: SettingsDep, delay: UpstreamDelay = 0.0, status_code: UpstreamStatus = 200
+) -> UpstreamResult:
+    """Call the upstream's `/echo/a` once, passing `delay` and `status` on."""
+    started = time.perf_counter()
+    with within_deadline(settings.upstream_timeout):
+        result = await call_upstream(client, "a", delay, status_code)
+    return UpstreamResult(result=result, elapsed_ms=elapsed_ms(started))
+
+
+@router.get("/fanout")
+async def fanout(
+    client: HttpClientDep, settings: SettingsDep, delay: UpstreamDelay = 0.0, status_code: UpstreamStatus = 200
+) -> FanoutResult:
+    """Call the upstream's `/echo/a` and `/echo/b` concurrently, passing `delay` and `status` on."""
+    started = time.perf_counter()
+    with within_deadline(settings.upstream_timeout):
+        results = await call_concurrently(client, delay, status_code)
+    return FanoutResult(results=results, elapsed_ms=elapsed_ms(started))

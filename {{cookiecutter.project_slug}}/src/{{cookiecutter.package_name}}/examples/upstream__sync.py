@@ -1,12 +1,13 @@
-"""Example fan-out: two upstream calls at once, under one deadline.
+"""Example upstream calls: one call, and two at once, each under one deadline.
 
-The endpoint is a plain `def`, so it runs in a worker thread; the two calls run on the
-adapter's fan-out pool (`http.submit`), so the endpoint takes as long as the slowest
-call, not the sum. One deadline, `upstream_timeout`, covers the whole operation: the
-endpoint waits for the futures until then and answers 504 past it, however the time was
-spent (connecting, waiting for a pooled connection, reading). The first call to fail
-ends the wait and the client gets a 502 that says why. No outcome waits longer than the
-deadline.
+The endpoints are plain `def`s, so each runs in a worker thread. `GET /upstream/call`
+makes its one call in that thread, bounded by the client's timeouts (which equal the
+deadline). `GET /upstream/fanout` runs its two calls on the adapter's fan-out pool
+(`http.submit`), so it takes as long as the slowest call, not the sum. One deadline,
+`upstream_timeout`, covers the whole operation: the endpoint waits for the futures until
+then and answers 504 past it, however the time was spent (connecting, waiting for a
+pooled connection, reading). The first call to fail ends the wait and the client gets a
+502 that says why. No outcome waits longer than the deadline.
 
 A thread cannot be cancelled: a call the endpoint stopped waiting for runs on until the
 client's own timeouts end it (about `upstream_timeout` more), keeping its fan-out thread
@@ -17,7 +18,9 @@ calls may queue behind such stragglers; the deadline still bounds every wait.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -25,7 +28,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from ..adapters.http_client import HttpClient, HttpClientDep
 from ..dependencies import SettingsDep
-from .schemas import FanoutDelay, FanoutResult, FanoutStatus
+from .schemas import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
 
 router = APIRouter(prefix="/upstream", tags=["upstream"])
 
@@ -75,18 +78,38 @@ def call_concurrently(http: HttpClient, delay: float, status_code: int, timeout:
     return [future.result() for future in futures]
 
 
+@contextmanager
+def answer_errors(deadline: float) -> Iterator[None]:
+    """Turn a call that took too long into a 504, and a failed one into a 502 that says why."""
+    try:
+        yield
+    except TimeoutError:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
+    except UpstreamFailed as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
+
+
+def elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+@router.get("/call")
+def call_once(
+    http: HttpClientDep, settings: SettingsDep, delay: UpstreamDelay = 0.0, status_code: UpstreamStatus = 200
+) -> UpstreamResult:
+    """Call the upstream's `/echo/a` once, passing `delay` and `status` on."""
+    started = time.perf_counter()
+    with answer_errors(settings.upstream_timeout):
+        result = call(http.client, "a", delay, status_code)
+    return UpstreamResult(result=result, elapsed_ms=elapsed_ms(started))
+
+
 @router.get("/fanout")
 def fanout(
-    http: HttpClientDep, settings: SettingsDep, delay: FanoutDelay = 0.0, status_code: FanoutStatus = 200
+    http: HttpClientDep, settings: SettingsDep, delay: UpstreamDelay = 0.0, status_code: UpstreamStatus = 200
 ) -> FanoutResult:
     """Call the upstream's `/echo/a` and `/echo/b` concurrently, passing `delay` and `status` on."""
     started = time.perf_counter()
-    try:
+    with answer_errors(settings.upstream_timeout):
         results = call_concurrently(http, delay, status_code, settings.upstream_timeout)
-    except TimeoutError:
-        raise HTTPException(
-            status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {settings.upstream_timeout:g}s"
-        ) from None
-    except UpstreamFailed as exc:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
-    return FanoutResult(results=results, elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    return FanoutResult(results=results, elapsed_ms=elapsed_ms(started))
