@@ -70,11 +70,6 @@ class Settings(BaseSettings):
         ge=1,
         description="Defaults to 2 x threadpool_tokens: every thread may hold two fan-out calls at once.",
     )
-    http_max_keepalive_connections: int | None = Field(
-        default=None,
-        ge=0,
-        description="Idle connections kept open; defaults to all of them: a closed one is a new TCP handshake later.",
-    )
 {%- else %}
     http_max_connections: int = Field(default=100, ge=1, description="Upstream calls in flight at once.")
     http_keepalive_expiry: float = Field(default=15.0, ge=0, description="Seconds an idle connection is kept open.")
