@@ -33,7 +33,7 @@ from .adapters.storage import check_storage, open_storage
 {%- endif %}
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
 {%- if cookiecutter.include_examples == 'y' %}
-from .examples import router as examples_router
+from .examples.routes import routers as example_routers
 {%- endif %}
 from .health import ReadinessCheck
 from .middleware import RequestIdMiddleware
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health.router)
 {%- if cookiecutter.include_examples == 'y' %}
-    app.include_router(examples_router)
+    for router in example_routers:
+        app.include_router(router)
 {%- endif %}
     return app

@@ -1,35 +1,7 @@
-"""The example API: one router per example, gathered into `router`. Delete what you do not need.
+"""The example API: one module per example, each with its own router. Delete what you do not need.
 
 Each example shows how one kind of I/O stays off the event loop; see the docstring of
-its module.
+its module. `routes.py` lists the routers the app serves. This package imports nothing
+itself, so a process-pool worker that unpickles `examples.cpu.count_primes` imports that
+module only, not every router and adapter.
 """
-
-from fastapi import APIRouter
-{% if cookiecutter.use_local_files == 'y' %}
-from .files import router as files_router
-{%- endif %}
-{%- if cookiecutter.use_postgres == 'y' %}
-from .items import router as items_router
-{%- endif %}
-{%- if cookiecutter.use_s3 == 'y' %}
-from .objects import router as objects_router
-{%- endif %}
-from .offload import router as offload_router
-{%- if cookiecutter.use_http_client == 'y' %}
-from .upstream import router as upstream_router
-{%- endif %}
-
-router = APIRouter()
-{%- if cookiecutter.use_postgres == 'y' %}
-router.include_router(items_router)
-{%- endif %}
-{%- if cookiecutter.use_local_files == 'y' %}
-router.include_router(files_router)
-{%- endif %}
-{%- if cookiecutter.use_s3 == 'y' %}
-router.include_router(objects_router)
-{%- endif %}
-{%- if cookiecutter.use_http_client == 'y' %}
-router.include_router(upstream_router)
-{%- endif %}
-router.include_router(offload_router)
