@@ -75,6 +75,16 @@ def check_slug(slug: str) -> str | None:
     )
 
 
+def check_bucket_name(slug: str) -> str | None:
+    """With S3 on, the slug is also the default bucket name, and S3 wants 3 to 63 characters."""
+    if 3 <= len(slug) <= 63:
+        return None
+    return (
+        f"project_slug {slug!r} is also the default S3 bucket name, which must be 3 to 63 characters: "
+        "pick another slug, or answer use_s3=n"
+    )
+
+
 def check_package_name(name: str) -> str | None:
     if not name.isidentifier() or not name.isascii():
         return f"package_name {name!r} is not a valid Python identifier (e.g. 'my_service')"
@@ -129,6 +139,8 @@ def validate(answers: dict[str, str]) -> list[str]:
     ]
     for option in ("use_postgres", "use_s3", "use_http_client", "use_local_files", "include_examples"):
         checks.append(check_choice(option, answers[option], YES_NO))
+    if answers["use_s3"] == "y" and check_slug(answers["project_slug"]) is None:
+        checks.insert(2, check_bucket_name(answers["project_slug"]))
     return [message for message in checks if message is not None]
 
 

@@ -24,7 +24,7 @@ RecordProperty = Callable[[str, object], None]
 ALL_OFF = {"use_postgres": "n", "use_s3": "n", "use_http_client": "n", "use_local_files": "n", "include_examples": "n"}
 
 CASES = {
-    # Every component: the upstream fan-out is the slow endpoint, the items API the database scenarios.
+    # Every component: one upstream call is the slow endpoint, the items API the database scenarios.
     "async": {"stack": "async"},
     "sync": {"stack": "sync"},
     # No component: the bench's own slow endpoint, no database scenario.

@@ -66,6 +66,22 @@ def test_slug_rejected(slug: str) -> None:
     assert repr(slug) in message
 
 
+@pytest.mark.parametrize(("slug", "ok"), [("svc", True), ("a" * 63, True), ("ab", False), ("a" * 64, False)])
+def test_bucket_name_length(slug: str, ok: bool) -> None:
+    message = pre.check_bucket_name(slug)
+    assert (message is None) is ok
+    if not ok:
+        assert repr(slug) in message
+        assert "S3 bucket" in message
+
+
+def test_a_short_slug_is_refused_only_with_s3() -> None:
+    assert pre.validate(valid_answers(project_slug="ab", use_s3="n")) == []
+    assert pre.validate(valid_answers(project_slug="ab", use_s3="y")) == [pre.check_bucket_name("ab")]
+    # A slug that is invalid anyway gets one message, not two.
+    assert len(pre.validate(valid_answers(project_slug="-x", use_s3="y"))) == 1
+
+
 @pytest.mark.parametrize("name", ["my_service", "svc", "a1", "my_service_2", "_private", "loopsafe"])
 def test_package_name_accepted(name: str) -> None:
     assert pre.check_package_name(name) is None

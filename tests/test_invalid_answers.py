@@ -24,6 +24,7 @@ INVALID_ANSWERS = [
     ("project_slug=My Service", "project_slug 'My Service'"),
     ("project_slug=-x", "project_slug '-x'"),
     ("project_slug=UPPER", "project_slug 'UPPER'"),
+    ("project_slug=ab", "project_slug 'ab' is also the default S3 bucket name"),
     ("author_email=nobody.example.com", "author_email 'nobody.example.com'"),
     ("version=one", "version 'one'"),
     ("use_postgres=maybe", "use_postgres"),
