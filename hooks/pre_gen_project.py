@@ -61,6 +61,7 @@ DEPENDENCY_NAMES = frozenset(
         "sqlalchemy",
         "starlette",
         "uvicorn",
+        "urllib3",
         "uvloop",
     }
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Iterator
 
@@ -21,6 +22,31 @@ def silent_server() -> Iterator[int]:
         listener.bind(("127.0.0.1", 0))
         listener.listen(64)
         yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def hanging_up_server() -> Iterator[int]:
+    """A port whose server reads each request and closes the connection without an answer."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # the listener was closed: the test is over
+                return
+            with connection:
+                connection.recv(65536)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        thread.join(timeout=5)
 
 
 async def test_the_client_answers_while_open_and_is_closed_on_exit(settings: Settings) -> None:
@@ -46,3 +72,13 @@ async def test_a_hanging_upstream_fails_the_check_within_the_timeout(settings: S
         with pytest.raises(httpx.ReadTimeout):
             await check_upstream(client)
     assert 0.4 < time.perf_counter() - started < 2.0
+
+
+async def test_a_connection_dropped_without_an_answer_is_a_protocol_error(
+    settings: Settings, hanging_up_server: int
+) -> None:
+    """Not a timeout: endpoints answer 502 for it, not 504."""
+    dropping = settings.model_copy(update={"upstream_base_url": f"http://127.0.0.1:{hanging_up_server}"})
+    async with open_http_client(dropping) as client:
+        with pytest.raises(httpx.RemoteProtocolError):
+            await check_upstream(client)
