@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from botocore.exceptions import ClientError
 
-from {{ cookiecutter.package_name }}.adapters.s3 import check_s3, open_s3
+from {{ cookiecutter.package_name }}.adapters.s3 import BucketMissing, check_s3, open_s3
 from {{ cookiecutter.package_name }}.settings import Settings
 
 
@@ -30,5 +29,5 @@ async def test_start_up_accepts_a_bucket_that_already_exists(settings: Settings)
 
 async def test_a_missing_bucket_fails_the_check_unless_created(settings: Settings) -> None:
     async with open_s3(settings.model_copy(update={"s3_bucket": new_bucket(), "s3_create_bucket": False})) as s3:
-        with pytest.raises(ClientError, match="404"):
+        with pytest.raises(BucketMissing, match="does not exist"):
             await check_s3(s3)

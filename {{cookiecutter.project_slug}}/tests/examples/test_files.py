@@ -11,6 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from {{ cookiecutter.package_name }}.settings import Settings
+
+from .uploads import StreamedUpload
+
 ClientWith = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
@@ -34,6 +38,26 @@ async def test_upload_then_download(client: httpx.AsyncClient) -> None:
     assert download.content == b"hello, files"
     assert download.headers["content-length"] == "12"
     assert download.headers["content-type"] == "application/octet-stream"
+
+
+async def test_a_download_is_an_attachment_that_is_never_sniffed(client: httpx.AsyncClient) -> None:
+    name = unique("page.html")
+    await upload(client, name, b"<script>alert(document.cookie)</script>")
+    download = await client.get(f"/files/{name}")
+    assert download.headers["content-disposition"] == f'attachment; filename="{name}"'
+    assert download.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_a_name_of_the_maximum_length_round_trips(client: httpx.AsyncClient, settings: Settings) -> None:
+    """255 bytes is the longest name a file system takes: the temporary upload name must not grow from it."""
+    name = unique("n" * 255)[:255]
+    assert len(name) == 255
+    response = await upload(client, name, b"long name")
+    assert response.status_code == 201, response.text
+    assert (await client.get(f"/files/{name}")).content == b"long name"
+    assert name in {entry["name"] for entry in (await client.get("/files")).json()["files"]}
+    assert (await client.delete(f"/files/{name}")).status_code == 204
+    assert not [path for path in settings.storage_dir.iterdir() if path.name.startswith(".")]  # no temporary left
 
 
 async def test_a_large_file_streams_both_ways_intact(client: httpx.AsyncClient) -> None:
@@ -90,6 +114,31 @@ async def test_an_upload_past_the_limit_is_413_and_leaves_nothing(client_with: C
     assert "100000" in too_large.json()["detail"]
     assert listed == [{"name": "fits.bin", "size": 100_000}]
     assert sorted(path.name for path in (tmp_path / "storage").iterdir()) == ["fits.bin"]  # no partial file
+
+
+async def test_a_declared_length_past_the_limit_is_413_before_the_body_is_read(client_with: ClientWith) -> None:
+    """The Content-Length alone is enough to refuse: none of the body is read (or spooled to disk)."""
+    body = StreamedUpload(b"x" * 1_000_000)
+    async with client_with(max_upload_bytes=1000) as client:
+        response = await client.put("/files/huge.bin", content=body.chunks(), headers=body.headers())
+        listed = (await client.get("/files")).json()["files"]
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
+    assert body.sent == 0
+    assert listed == []
+
+
+async def test_a_chunked_upload_past_the_limit_is_413_and_leaves_nothing(
+    client_with: ClientWith, tmp_path: Path
+) -> None:
+    """No Content-Length to judge by: the size is checked as the upload is copied."""
+    body = StreamedUpload(b"x" * 5000)
+    async with client_with(max_upload_bytes=1000) as client:
+        response = await client.put("/files/chunked.bin", content=body.chunks(), headers=body.headers(declared=False))
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
+    assert body.sent > 0
+    assert list((tmp_path / "storage").iterdir()) == []
 
 
 @pytest.mark.parametrize(

@@ -147,3 +147,67 @@ async def test_an_id_out_of_range_is_422_not_a_database_error(client: httpx.Asyn
 async def test_a_body_that_is_not_json_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/items", content=b"name=widget", headers={"content-type": "application/json"})
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "nul\u0000byte", "price_cents": 1}, "name"),
+        ({"name": "fine", "description": "a \u0000 inside", "price_cents": 1}, "description"),
+    ],
+)
+async def test_a_nul_character_is_422_not_a_database_error(
+    client: httpx.AsyncClient, body: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL text cannot store NUL: the driver would fail on it (a 500) if the model let it through."""
+    created = await create(client)
+    for response in (
+        await client.post("/items", json=body),
+        await client.patch(f"/items/{created['id']}", json={field: body[field]}),
+    ):
+        assert response.status_code == 422, response.text
+        error = response.json()["detail"][0]
+        assert error["loc"] == ["body", field]
+        assert "NUL" in error["msg"]
+    assert (await client.get("/items")).json()["total"] == 1
+
+
+async def test_an_ordinary_422_keeps_fastapis_body(client: httpx.AsyncClient) -> None:
+    response = await client.post("/items", json={"name": "negative", "price_cents": -1})
+    assert response.status_code == 422
+    assert response.json() == {
+        "detail": [
+            {
+                "type": "greater_than_equal",
+                "loc": ["body", "price_cents"],
+                "msg": "Input should be greater than or equal to 0",
+                "input": -1,
+                "ctx": {"ge": 0},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "echoed"),
+    [
+        (b'{"name": "\\ud800", "price_cents": 1}', "name", "\\ud800"),
+        (b'{"name": "ok", "description": "x\\udfffy", "price_cents": 1}', "description", "x\\udfffy"),
+        (b'{"name": "ok", "price_cents": "\\ud800"}', "price_cents", "\\ud800"),
+    ],
+)
+async def test_a_lone_surrogate_is_422_with_its_input_escaped(
+    client: httpx.AsyncClient, raw: bytes, field: str, echoed: str
+) -> None:
+    """`\\ud800` is a valid JSON escape but no character: the 422 that echoes it must still encode as UTF-8."""
+    response = await client.post("/items", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    error = response.json()["detail"][0]
+    assert (error["loc"], error["input"]) == (["body", field], echoed)
+
+
+async def test_a_lone_surrogate_in_a_key_is_422(client: httpx.AsyncClient) -> None:
+    raw = b'{"name": "ok", "price_cents": 1, "\\udc00": 1}'
+    response = await client.post("/items", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["input"] == "\\udc00"

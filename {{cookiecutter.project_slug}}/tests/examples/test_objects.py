@@ -11,6 +11,8 @@ import anyio.to_thread
 import httpx
 import pytest
 
+from .uploads import StreamedUpload
+
 ClientWith = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
@@ -34,6 +36,16 @@ async def test_put_then_get(client: httpx.AsyncClient) -> None:
     assert fetched.content == b"# readme"
     assert fetched.headers["content-type"].startswith("text/markdown")
     assert fetched.headers["content-length"] == "8"
+
+
+async def test_a_download_is_an_attachment_that_is_never_sniffed(client: httpx.AsyncClient) -> None:
+    """The uploader's Content-Type comes back: a browser must save an uploaded page, not render it on this origin."""
+    key = unique("site/page.html")
+    await put(client, key, b"<script>alert(document.cookie)</script>", "text/html")
+    fetched = await client.get(f"/objects/{key}")
+    assert fetched.headers["content-type"].startswith("text/html")
+    assert fetched.headers["content-disposition"] == 'attachment; filename="page.html"'
+    assert fetched.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_a_large_object_streams_back_intact(client: httpx.AsyncClient) -> None:
@@ -105,6 +117,49 @@ async def test_an_upload_past_the_limit_is_413_and_stores_nothing(client_with: C
     assert too_large.status_code == 413
     assert "1000" in too_large.json()["detail"]
     assert listed == [{"key": "fits.bin", "size": 1000}]
+
+
+async def test_a_declared_length_past_the_limit_is_413_before_the_body_is_read(client_with: ClientWith) -> None:
+    """The Content-Length alone is enough to refuse: none of the body is read (or spooled to disk)."""
+    body = StreamedUpload(b"x" * 1_000_000)
+    async with client_with(max_upload_bytes=1000) as client:
+        response = await client.put("/objects/huge.bin", content=body.chunks(), headers=body.headers())
+        listed = (await client.get("/objects")).json()["objects"]
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
+    assert body.sent == 0
+    assert listed == []
+
+
+async def test_a_chunked_upload_past_the_limit_is_413(client_with: ClientWith) -> None:
+    """No Content-Length to judge by: the size is checked as the upload is read."""
+    body = StreamedUpload(b"x" * 5000)
+    async with client_with(max_upload_bytes=1000) as client:
+        response = await client.put("/objects/chunked.bin", content=body.chunks(), headers=body.headers(declared=False))
+        listed = (await client.get("/objects")).json()["objects"]
+    assert response.status_code == 413
+    assert body.sent > 0
+    assert listed == []
+
+
+async def test_a_missing_bucket_is_a_503_not_a_missing_object(client_with: ClientWith) -> None:
+    """The bucket is the deployment's: its absence is no 404 for the object, and readiness names it."""
+    bucket = f"missing-{uuid.uuid4().hex[:12]}"
+    async with client_with(s3_bucket=bucket, s3_create_bucket=False) as client:
+        responses = [
+            await client.get("/objects/some/key.txt"),
+            await client.get("/objects/some/key.txt/url"),
+            await client.delete("/objects/some/key.txt"),
+            await put(client, "some/key.txt", b"data"),
+            await client.get("/objects"),
+        ]
+        ready = await client.get("/health/ready")
+    for response in responses:
+        assert response.status_code == 503, (response.request.method, response.request.url, response.text)
+        assert "bucket" in response.json()["detail"]
+    assert ready.status_code == 503
+    assert ready.json()["failing"] == ["s3"]
+    assert bucket in ready.json()["checks"]["s3"]
 
 
 @pytest.mark.parametrize(

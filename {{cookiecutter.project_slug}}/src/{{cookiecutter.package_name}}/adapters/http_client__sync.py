@@ -1,9 +1,11 @@
 """The upstream HTTP service: one `httpx.Client` and one fan-out thread pool per process.
 
-A `def` endpoint makes a single call with `http.client.get(...)` in its own worker thread.
-To make several calls at once (the sync counterpart of `asyncio.gather`) it submits them
-with `http.submit(...)` and waits for the futures with a deadline. The executor is created here,
-once: a pool per request would start and join threads on every request.
+A `def` endpoint may make a single call with `http.client.get(...)` in its own worker
+thread: the client's timeouts bound each step of it (connect, each read), not the whole.
+For one deadline over a call, or to make several at once (the sync counterpart of
+`asyncio.gather`), it submits them with `http.submit(...)` and waits for the futures with
+that deadline. The executor is created here, once: a pool per request would start and
+join threads on every request.
 
 Sizing, with T = `threadpool_tokens`: at most T endpoints run at once, and each fans out to
 at most two calls, so both the executor and the connection pool hold

@@ -49,7 +49,8 @@ MAX_ATTEMPTS = 3
 MAX_POOL_CONNECTIONS = 50
 """Concurrent S3 calls per process (botocore's default, 10, queues requests early)."""
 
-NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NoSuchBucket", "NotFound"})
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+BUCKET_MISSING_CODES = frozenset({"NoSuchBucket"})
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,45 @@ class S3:
     bucket: str
 
 
+class BucketMissing(Exception):
+    """The configured bucket does not exist: the deployment is wrong, not the request (no 404 for it)."""
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(f"bucket {bucket!r} does not exist (HEAD bucket: 404): check S3_BUCKET or S3_CREATE_BUCKET")
+        self.bucket = bucket
+
+
 def is_not_found(error: ClientError) -> bool:
+    """The object (or, answering a HEAD, possibly its bucket: see `head_object`) does not exist."""
     return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
+
+
+def is_bucket_missing(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in BUCKET_MISSING_CODES
+
+
+async def require_bucket(s3: S3) -> None:
+    """HEAD the bucket: `BucketMissing` if it does not exist, the `ClientError` for any other refusal."""
+    try:
+        await s3.client.head_bucket(Bucket=s3.bucket)
+    except ClientError as exc:
+        if is_not_found(exc):
+            raise BucketMissing(s3.bucket) from None
+        raise
+
+
+async def head_object(s3: S3, key: str) -> None:
+    """HEAD `key`: the `ClientError` if it is not there, `BucketMissing` if its bucket is not.
+
+    A HEAD answer has no body, so its 404 cannot say which of the two is missing (GET,
+    PUT and LIST say `NoSuchBucket`): after a 404 the bucket is asked too.
+    """
+    try:
+        await s3.client.head_object(Bucket=s3.bucket, Key=key)
+    except ClientError as exc:
+        if is_not_found(exc):
+            await require_bucket(s3)
+        raise
 
 
 def load_botocore_data(session: AioSession) -> None:
@@ -153,7 +191,7 @@ async def open_s3(settings: Settings) -> AsyncIterator[S3]:
 
 async def check_s3(s3: S3) -> None:
     """Readiness: the bucket exists and the credentials may use it (HEAD bucket)."""
-    await s3.client.head_bucket(Bucket=s3.bucket)
+    await require_bucket(s3)
 
 
 @runs_on_loop

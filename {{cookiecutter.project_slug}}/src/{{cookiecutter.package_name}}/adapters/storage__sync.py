@@ -7,7 +7,9 @@ memory whole.
 
 A file is written under a temporary name and renamed into place once complete: readers
 see the old file or the new one, never half of one, and a failed or oversized upload
-leaves nothing behind. Temporary names start with a dot, which no valid name does.
+leaves nothing behind. Temporary names start with a dot, which no valid name does (so
+listings skip them), and do not contain the file's name: a name of the maximum
+length (255 bytes) would leave no room for a prefix and a suffix.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class Storage:
     def save(self, name: str, source: BinaryIO, limit: int) -> StoredFile:
         """Copy `source` to `name` in chunks; `TooLarge` (and nothing written) past `limit` bytes."""
         target = self.path(name)
-        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        partial = self.root / f".upload-{uuid.uuid4().hex}.part"
         size = 0
         try:
             with partial.open("xb") as out:

@@ -4,6 +4,10 @@
 upstream client's concurrency, deadlines and error handling can be exercised for real.
 It runs in its own process (`python -m` this module), so its event loop never shares
 time with the app under test and a slow answer is slow for real.
+
+Under the base URL `<stub>/not-an-object/{shape}`, `/echo/{name}` answers 200 with JSON
+that is not an object (a list, a number, a string or null): an upstream that breaks its
+contract.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 import anyio
 import uvicorn
@@ -25,6 +29,7 @@ from .process import HOST, http_status, serve_child
 
 # Statuses that must not carry a body. 1xx are not final responses, so they are refused.
 BODYLESS_STATUSES = frozenset({204, 205, 304})
+NOT_AN_OBJECT: dict[str, Any] = {"list": ["a"], "number": 42, "string": "a", "null": None}
 
 
 def create_app() -> FastAPI:
@@ -44,6 +49,10 @@ def create_app() -> FastAPI:
         if status in BODYLESS_STATUSES:
             return Response(status_code=status)
         return JSONResponse({"name": name, "delay": delay, "status": status}, status_code=status)
+
+    @app.get("/not-an-object/{shape}/echo/{name}")
+    async def echo_not_an_object(shape: Literal["list", "number", "string", "null"], name: str) -> Response:
+        return JSONResponse(NOT_AN_OBJECT[shape])
 
     return app
 

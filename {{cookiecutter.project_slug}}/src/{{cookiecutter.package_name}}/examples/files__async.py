@@ -3,7 +3,9 @@
 Starlette has already spooled a multipart upload to a temporary file (in memory up to
 1 MiB, on disk past that) when the endpoint runs; `UploadFile.read` moves it off that
 file in a worker thread, and `Storage.save` writes it to the storage directory through
-aiofiles, one 64 KiB chunk at a time, stopping at `max_upload_bytes`.
+aiofiles, one 64 KiB chunk at a time, stopping at `max_upload_bytes`. A request whose
+Content-Length is already past that limit is refused before any of it is read
+(`UploadLimitRoute`). Downloads are attachments, whatever their name says.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from fastapi.responses import StreamingResponse
 
 from ..adapters.storage import StorageDep, TooLarge
 from ..dependencies import SettingsDep
-from .schemas import CHUNK_SIZE, FileList, FileName, StoredFile, upload_too_large
+from .schemas import CHUNK_SIZE, FileList, FileName, StoredFile, UploadLimitRoute, download_headers, upload_too_large
 
-router = APIRouter(prefix="/files", tags=["files"])
+router = APIRouter(prefix="/files", tags=["files"], route_class=UploadLimitRoute)
 
 
 def file_not_found(name: str) -> HTTPException:
@@ -51,9 +53,7 @@ async def download_file(name: FileName, storage: StorageDep) -> StreamingRespons
     except FileNotFoundError:
         raise file_not_found(name) from None
     return StreamingResponse(
-        download.chunks,
-        media_type="application/octet-stream",
-        headers={"content-length": str(download.size), "content-disposition": f'attachment; filename="{name}"'},
+        download.chunks, media_type="application/octet-stream", headers=download_headers(name, download.size)
     )
 
 

@@ -4,8 +4,10 @@ Plain `def` endpoints with plain file I/O: each runs in a worker thread, where b
 is allowed. Starlette has already spooled a multipart upload to a temporary file (in
 memory up to 1 MiB, on disk past that) when the endpoint runs; `Storage.save` copies it
 from `UploadFile.file` to the storage directory one 64 KiB chunk at a time, stopping at
-`max_upload_bytes`. A download is a plain iterator of chunks: `StreamingResponse` reads
-each one in a worker thread, so the loop only ever sends bytes.
+`max_upload_bytes`; a request whose Content-Length is already past that limit is refused
+before any of it is read (`UploadLimitRoute`). A download is a plain iterator of chunks:
+`StreamingResponse` reads each one in a worker thread, so the loop only ever sends bytes.
+Downloads are attachments, whatever their name says.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from fastapi.responses import StreamingResponse
 
 from ..adapters.storage import StorageDep, TooLarge
 from ..dependencies import SettingsDep
-from .schemas import FileList, FileName, StoredFile, upload_too_large
+from .schemas import FileList, FileName, StoredFile, UploadLimitRoute, download_headers, upload_too_large
 
-router = APIRouter(prefix="/files", tags=["files"])
+router = APIRouter(prefix="/files", tags=["files"], route_class=UploadLimitRoute)
 
 
 def file_not_found(name: str) -> HTTPException:
@@ -46,9 +48,7 @@ def download_file(name: FileName, storage: StorageDep) -> StreamingResponse:
     except FileNotFoundError:
         raise file_not_found(name) from None
     return StreamingResponse(
-        download.chunks,
-        media_type="application/octet-stream",
-        headers={"content-length": str(download.size), "content-disposition": f'attachment; filename="{name}"'},
+        download.chunks, media_type="application/octet-stream", headers=download_headers(name, download.size)
     )
 
 

@@ -3,8 +3,11 @@
 An upload is read into memory (at most `max_upload_bytes`, in 64 KiB chunks) and sent
 with one PutObject: simple, and bounded by that setting. For objects past a few MiB,
 switch to a multipart upload (create_multipart_upload / upload_part) to stream them.
-Downloads stream: each chunk of the S3 response goes to the client as it arrives, and
-the S3 connection goes back to the pool when the body is done.
+A request whose Content-Length is already past the limit is refused before any of it
+is read (`UploadLimitRoute`). Downloads stream: each chunk of the S3 response goes to
+the client as it arrives, and the S3 connection goes back to the pool when the body is
+done. A download keeps the Content-Type its uploader gave, so it is an attachment with
+`nosniff`: a browser saves an uploaded `text/html`, never renders it on this API's origin.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from ..adapters.s3 import S3Dep, is_not_found
+from ..adapters.s3 import BucketMissing, S3Dep, head_object, is_bucket_missing, is_not_found
 from ..dependencies import SettingsDep
 from .schemas import (
     CHUNK_SIZE,
@@ -26,20 +29,34 @@ from .schemas import (
     ObjectList,
     PresignedUrl,
     StoredObject,
+    UploadLimitRoute,
+    download_headers,
     upload_too_large,
 )
 
-router = APIRouter(prefix="/objects", tags=["objects"])
+router = APIRouter(prefix="/objects", tags=["objects"], route_class=UploadLimitRoute)
 
 LIST_LIMIT = 1000  # one ListObjectsV2 page
 
 
+def bucket_missing() -> HTTPException:
+    detail = "S3 bucket missing: the service is misconfigured (see /health/ready)"
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail)
+
+
 @contextmanager
 def s3_errors(key: str = "") -> Iterator[None]:
-    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502."""
+    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502.
+
+    A missing bucket is neither: this service is misconfigured (503; readiness names the bucket).
+    """
     try:
         yield
+    except BucketMissing:
+        raise bucket_missing() from None
     except ClientError as exc:
+        if is_bucket_missing(exc):
+            raise bucket_missing() from None
         if is_not_found(exc):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"object {key!r} not found") from None
         code = exc.response.get("Error", {}).get("Code", "unknown")
@@ -81,7 +98,7 @@ async def presign_object(key: ObjectKey, s3: S3Dep, settings: SettingsDep) -> Pr
     """A URL that lets anyone GET the object until it expires, without credentials."""
     expires = settings.s3_presign_expires
     with s3_errors(key):
-        await s3.client.head_object(Bucket=s3.bucket, Key=key)
+        await head_object(s3, key)
         url = await s3.client.generate_presigned_url(
             "get_object", Params={"Bucket": s3.bucket, "Key": key}, ExpiresIn=expires
         )
@@ -106,7 +123,7 @@ async def download_object(key: ObjectKey, s3: S3Dep) -> StreamingResponse:
     return StreamingResponse(
         stream_body(response["Body"]),
         media_type=response.get("ContentType") or "application/octet-stream",
-        headers={"content-length": str(response["ContentLength"])},
+        headers=download_headers(key.rpartition("/")[2], response["ContentLength"]),
     )
 
 
@@ -114,5 +131,5 @@ async def download_object(key: ObjectKey, s3: S3Dep) -> StreamingResponse:
 async def delete_object(key: ObjectKey, s3: S3Dep) -> None:
     """404 if there is no such object (S3's DeleteObject itself succeeds either way)."""
     with s3_errors(key):
-        await s3.client.head_object(Bucket=s3.bucket, Key=key)
+        await head_object(s3, key)
         await s3.client.delete_object(Bucket=s3.bucket, Key=key)

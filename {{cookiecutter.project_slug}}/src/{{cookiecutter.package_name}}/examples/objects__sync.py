@@ -3,9 +3,12 @@
 Plain `def` endpoints calling boto3: each runs in a worker thread, where a boto3 call may
 block. An upload is already in a spooled temporary file when the endpoint runs, so its
 size is known without reading it (413 past `max_upload_bytes`) and PutObject streams it
-from that file. A download is botocore's body read as a plain iterator of 64 KiB chunks:
-`StreamingResponse` reads each one in a worker thread, and the S3 connection goes back
-to the pool when the body is done.
+from that file; a request whose Content-Length is already past the limit is refused
+before any of it is read (`UploadLimitRoute`). A download is botocore's body read as a
+plain iterator of 64 KiB chunks: `StreamingResponse` reads each one in a worker thread,
+and the S3 connection goes back to the pool when the body is done. A download keeps the
+Content-Type its uploader gave, so it is an attachment with `nosniff`: a browser saves
+an uploaded `text/html`, never renders it on this API's origin.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
-from ..adapters.s3 import S3Dep, is_not_found
+from ..adapters.s3 import BucketMissing, S3Dep, head_object, is_bucket_missing, is_not_found
 from ..dependencies import SettingsDep
 from .schemas import (
     CHUNK_SIZE,
@@ -28,23 +31,37 @@ from .schemas import (
     ObjectList,
     PresignedUrl,
     StoredObject,
+    UploadLimitRoute,
+    download_headers,
     upload_too_large,
 )
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
 
-router = APIRouter(prefix="/objects", tags=["objects"])
+router = APIRouter(prefix="/objects", tags=["objects"], route_class=UploadLimitRoute)
 
 LIST_LIMIT = 1000  # one ListObjectsV2 page
 
 
+def bucket_missing() -> HTTPException:
+    detail = "S3 bucket missing: the service is misconfigured (see /health/ready)"
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail)
+
+
 @contextmanager
 def s3_errors(key: str = "") -> Iterator[None]:
-    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502."""
+    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502.
+
+    A missing bucket is neither: this service is misconfigured (503; readiness names the bucket).
+    """
     try:
         yield
+    except BucketMissing:
+        raise bucket_missing() from None
     except ClientError as exc:
+        if is_bucket_missing(exc):
+            raise bucket_missing() from None
         if is_not_found(exc):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"object {key!r} not found") from None
         code = exc.response.get("Error", {}).get("Code", "unknown")
@@ -76,7 +93,7 @@ def presign_object(key: ObjectKey, s3: S3Dep, settings: SettingsDep) -> Presigne
     """A URL that lets anyone GET the object until it expires, without credentials."""
     expires = settings.s3_presign_expires
     with s3_errors(key):
-        s3.client.head_object(Bucket=s3.bucket, Key=key)
+        head_object(s3, key)
         url = s3.client.generate_presigned_url(
             "get_object", Params={"Bucket": s3.bucket, "Key": key}, ExpiresIn=expires
         )
@@ -108,7 +125,7 @@ def download_object(key: ObjectKey, s3: S3Dep) -> StreamingResponse:
     return StreamingResponse(
         relay_body(response["Body"]),
         media_type=response.get("ContentType") or "application/octet-stream",
-        headers={"content-length": str(response["ContentLength"])},
+        headers=download_headers(key.rpartition("/")[2], response["ContentLength"]),
     )
 
 
@@ -116,5 +133,5 @@ def download_object(key: ObjectKey, s3: S3Dep) -> StreamingResponse:
 def delete_object(key: ObjectKey, s3: S3Dep) -> None:
     """404 if there is no such object (S3's DeleteObject itself succeeds either way)."""
     with s3_errors(key):
-        s3.client.head_object(Bucket=s3.bucket, Key=key)
+        head_object(s3, key)
         s3.client.delete_object(Bucket=s3.bucket, Key=key)

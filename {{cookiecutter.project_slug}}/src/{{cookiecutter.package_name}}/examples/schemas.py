@@ -3,8 +3,8 @@
 Both stacks serve the same API from these definitions, so one HTTP-level test suite checks
 either. Every constraint a client can break is declared here, where FastAPI turns it into
 a 4xx with a reason before any I/O happens: a value the database or S3 would reject (a
-negative price, an id past bigint, a name that leaves the storage directory) never
-reaches them as a 500.
+negative price, an id past bigint, a NUL in a name, a name that leaves the storage
+directory, an upload past the limit) never reaches them as a 500.
 
 The path validators are `async def` and marked `runs_on_loop`: they only match a regular
 expression, so neither stack should pay a thread hop for them.
@@ -13,11 +13,14 @@ expression, so neither stack should pay a thread hop for them.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Path, Query, status
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from fastapi import Depends, HTTPException, Path, Query, Request, Response, status
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..concurrency import runs_on_loop
 
@@ -42,11 +45,21 @@ MAX_PRIMES_LIMIT = 2_000_000
 # --- items (PostgreSQL) ---------------------------------------------------------------
 
 
+def no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL: the driver would fail on it, so refuse it here with a reason."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL (\\u0000) characters: PostgreSQL text cannot store them")
+    return value
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+
+
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200, description="Unique.")
-    description: str = Field(default="", max_length=2000)
+    name: Text = Field(min_length=1, max_length=200, description="Unique.")
+    description: Text = Field(default="", max_length=2000)
     price_cents: int = Field(ge=0, le=MAX_PRICE_CENTS)
 
 
@@ -55,8 +68,8 @@ class ItemUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=2000)
     price_cents: int | None = Field(default=None, ge=0, le=MAX_PRICE_CENTS)
 
     @model_validator(mode="after")
@@ -157,6 +170,47 @@ ObjectKey = Annotated[str, Depends(valid_object_key)]
 
 def upload_too_large(limit: int) -> HTTPException:
     return HTTPException(413, f"upload larger than the limit of {limit} bytes (MAX_UPLOAD_BYTES)")
+
+
+MULTIPART_ALLOWANCE = 16 * 1024
+"""Room for the multipart framing around an upload (boundaries, part headers) in its Content-Length."""
+
+
+class UploadLimitRoute(APIRoute):
+    """Refuse a body whose Content-Length is past `max_upload_bytes` plus framing: a 413, none of it read.
+
+    FastAPI reads the whole multipart body (Starlette spools it to disk) before the
+    endpoint or any dependency runs, so only the route's handler can refuse it early. A
+    chunked body declares no length: the endpoint's check as the upload is copied still
+    bounds it.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def refuse_declared_oversize(request: Request) -> Response:
+            limit: int = request.state.settings.max_upload_bytes
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit + MULTIPART_ALLOWANCE:
+                raise upload_too_large(limit)
+            return await handler(request)
+
+        return refuse_declared_oversize
+
+
+def download_headers(filename: str, size: int) -> dict[str, str]:
+    """Headers of a download: its length, and a browser must save it, never render it on this API's origin.
+
+    `attachment` stops a browser from showing an uploaded `text/html` (or SVG...) as a page
+    of this site, and `nosniff` from guessing a type the server did not send. A name
+    that is not plain ASCII travels percent-encoded (RFC 6266's `filename*`).
+    """
+    quoted = quote(filename, safe="")
+    if quoted == filename:
+        disposition = f'attachment; filename="{filename}"'
+    else:
+        disposition = f"attachment; filename*=UTF-8''{quoted}"
+    return {"content-length": str(size), "content-disposition": disposition, "x-content-type-options": "nosniff"}
 
 
 # --- upstream (HTTP client) -------------------------------------------------------------

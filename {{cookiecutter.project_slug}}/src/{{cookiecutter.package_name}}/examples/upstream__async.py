@@ -37,8 +37,8 @@ class UpstreamFailed(Exception):
         self.timed_out = timed_out
 
 
-async def call_upstream(client: httpx.AsyncClient, name: str, delay: float, status_code: int) -> Any:
-    """One call to the upstream's `/echo/{name}`; its JSON answer, or `UpstreamFailed` saying why not."""
+async def call_upstream(client: httpx.AsyncClient, name: str, delay: float, status_code: int) -> dict[str, Any]:
+    """One call to the upstream's `/echo/{name}`; its JSON object, or `UpstreamFailed` saying why not."""
     try:
         response = await client.get(f"/echo/{name}", params={"delay": delay, "status": status_code})
     except httpx.TimeoutException as exc:  # one of the client's own timeouts, before the overall deadline
@@ -48,14 +48,17 @@ async def call_upstream(client: httpx.AsyncClient, name: str, delay: float, stat
     if response.status_code >= 400:
         raise UpstreamFailed(f"/echo/{name} answered {response.status_code}")
     try:
-        return response.json()
+        answer = response.json()
     except ValueError:
         raise UpstreamFailed(f"/echo/{name} answered {response.status_code} without a JSON body") from None
+    if not isinstance(answer, dict):  # the contract is an object: anything else is the upstream's fault (502)
+        raise UpstreamFailed(f"/echo/{name} answered JSON that is not an object")
+    return answer
 
 
-async def call_concurrently(client: httpx.AsyncClient, delay: float, status_code: int) -> list[Any]:
+async def call_concurrently(client: httpx.AsyncClient, delay: float, status_code: int) -> list[dict[str, Any]]:
     """Both calls at once; the first failure cancels the other and is raised as one `UpstreamFailed`."""
-    results: dict[str, Any] = {}
+    results: dict[str, dict[str, Any]] = {}
 
     async def call(name: str) -> None:
         results[name] = await call_upstream(client, name, delay, status_code)

@@ -1,25 +1,27 @@
 """Example upstream calls: one call, and two at once, each under one deadline.
 
-The endpoints are plain `def`s, so each runs in a worker thread. `GET /upstream/call`
-makes its one call in that thread, bounded by the client's timeouts (which equal the
-deadline). `GET /upstream/fanout` runs its two calls on the adapter's fan-out pool
-(`http.submit`), so it takes as long as the slowest call, not the sum. One deadline,
-`upstream_timeout`, covers the whole operation: the endpoint waits for the futures until
-then and answers 504 past it, however the time was spent (connecting, waiting for a
-pooled connection, reading). The first call to fail ends the wait and the client gets a
-502 that says why. No outcome waits longer than the deadline.
+The endpoints are plain `def`s, so each runs in a worker thread. Both make their calls
+on the adapter's fan-out pool (`http.submit`) and wait for the futures with one deadline,
+`upstream_timeout`, covering the whole operation: `GET /upstream/call` makes one call,
+`GET /upstream/fanout` two at once, so it takes as long as the slowest call, not the sum.
+Past the deadline the endpoint answers 504, however the time was spent (connecting,
+waiting for a pooled connection, reading a slow trickle of bytes: the client's timeouts
+bound each step, not their sum); a call that hits one of the client's own timeouts
+first is a 504 too. The first call to fail ends the wait and the client gets a 502 that
+says why. No outcome waits longer than the deadline. Status and detail match the async
+stack's for every outcome.
 
 A thread cannot be cancelled: a call the endpoint stopped waiting for runs on until the
-client's own timeouts end it (about `upstream_timeout` more), keeping its fan-out thread
-and connection until then, and its answer is dropped. While the upstream is slow, new
-calls may queue behind such stragglers; the deadline still bounds every wait.
+client's own timeouts end it (about `upstream_timeout` more per read), keeping its
+fan-out thread and connection until then, and its answer is dropped. While the upstream
+is slow, new calls may queue behind such stragglers; the deadline still bounds every wait.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, wait
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,44 +38,50 @@ NAMES = ("a", "b")
 
 
 class UpstreamFailed(Exception):
-    """One call failed; its message is the reason the client gets."""
+    """A call failed; the message is the reason the client gets. `timed_out`: it was too slow (504, not 502)."""
+
+    def __init__(self, reason: str, *, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.timed_out = timed_out
 
 
-def call(client: httpx.Client, name: str, delay: float, status_code: int) -> Any:
+def call_upstream(client: httpx.Client, name: str, delay: float, status_code: int) -> dict[str, Any]:
+    """One call to the upstream's `/echo/{name}`; its JSON object, or `UpstreamFailed` saying why not."""
     try:
         response = client.get(f"/echo/{name}", params={"delay": delay, "status": status_code})
-    except (httpx.ReadTimeout, httpx.WriteTimeout, httpx.PoolTimeout) as exc:
-        # These client timeouts equal the deadline: firing, they race the wait below. Same outcome: 504.
-        raise TimeoutError from exc
+    except httpx.TimeoutException as exc:  # one of the client's own timeouts, before the overall deadline
+        raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}", timed_out=True) from exc
     except httpx.HTTPError as exc:
         raise UpstreamFailed(f"/echo/{name}: {type(exc).__name__}: {exc}") from exc
     if response.status_code >= 400:
         raise UpstreamFailed(f"/echo/{name} answered {response.status_code}")
     try:
-        return response.json()
+        answer = response.json()
     except ValueError:
         raise UpstreamFailed(f"/echo/{name} answered {response.status_code} without a JSON body") from None
+    if not isinstance(answer, dict):  # the contract is an object: anything else is the upstream's fault (502)
+        raise UpstreamFailed(f"/echo/{name} answered JSON that is not an object")
+    return answer
 
 
-def call_concurrently(http: HttpClient, delay: float, status_code: int, timeout: float) -> list[Any]:
-    """Both calls at once; `UpstreamFailed` for the failed ones, `TimeoutError` past `timeout`."""
-    futures: list[Future[Any]] = [http.submit(call, http.client, name, delay, status_code) for name in NAMES]
+def call_all(
+    http: HttpClient, names: Sequence[str], delay: float, status_code: int, timeout: float
+) -> list[dict[str, Any]]:
+    """Call each of `names` at once; their answers in order, `UpstreamFailed`, or `TimeoutError` past `timeout`."""
+    futures = [http.submit(call_upstream, http.client, name, delay, status_code) for name in names]
     done, pending = wait(futures, timeout=timeout, return_when=FIRST_EXCEPTION)
     for future in pending:
         future.cancel()  # stops it only if it has not started; a running call ends on its own
-    failures: list[str] = []
-    timed_out = bool(pending)
+    failures: list[UpstreamFailed] = []
     for future in futures:
         if future in done and (error := future.exception()) is not None:
-            if isinstance(error, TimeoutError):
-                timed_out = True
-            elif isinstance(error, UpstreamFailed):
-                failures.append(str(error))
-            else:
+            if not isinstance(error, UpstreamFailed):
                 raise error  # a bug, not the upstream's fault: a 500 with its traceback in the log
+            failures.append(error)
     if failures:
-        raise UpstreamFailed("; ".join(failures))
-    if timed_out:
+        reason = "; ".join(str(exc) for exc in failures)
+        raise UpstreamFailed(reason, timed_out=any(exc.timed_out for exc in failures))
+    if pending:
         raise TimeoutError
     return [future.result() for future in futures]
 
@@ -86,6 +94,9 @@ def answer_errors(deadline: float) -> Iterator[None]:
     except TimeoutError:
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
     except UpstreamFailed as exc:
+        if exc.timed_out:
+            detail = f"upstream did not answer within {deadline:g}s ({exc})"
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail) from None
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
 
 
@@ -100,7 +111,7 @@ def call_once(
     """Call the upstream's `/echo/a` once, passing `delay` and `status` on."""
     started = time.perf_counter()
     with answer_errors(settings.upstream_timeout):
-        result = call(http.client, "a", delay, status_code)
+        [result] = call_all(http, ("a",), delay, status_code, settings.upstream_timeout)
     return UpstreamResult(result=result, elapsed_ms=elapsed_ms(started))
 
 
@@ -111,5 +122,5 @@ def fanout(
     """Call the upstream's `/echo/a` and `/echo/b` concurrently, passing `delay` and `status` on."""
     started = time.perf_counter()
     with answer_errors(settings.upstream_timeout):
-        results = call_concurrently(http, delay, status_code, settings.upstream_timeout)
+        results = call_all(http, NAMES, delay, status_code, settings.upstream_timeout)
     return FanoutResult(results=results, elapsed_ms=elapsed_ms(started))

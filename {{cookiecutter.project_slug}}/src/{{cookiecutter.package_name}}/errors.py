@@ -1,0 +1,46 @@
+"""Error responses FastAPI's defaults get wrong.
+
+FastAPI answers a request it cannot validate with a 422 that echoes the offending input.
+A JSON body may carry a lone surrogate (the escape `\\ud800`: valid JSON, but no
+character): pydantic refuses it, and FastAPI's handler then fails to encode the echo as
+UTF-8, so the client gets a 500 instead. The handler here sends FastAPI's 422 body
+unchanged, except that a string UTF-8 cannot encode shows the offending code points
+backslash-escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from .concurrency import runs_on_loop
+
+
+def encodable(value: Any) -> Any:
+    """`value` (JSON-ready) with every string that UTF-8 cannot encode escaped; the rest as it was."""
+    if isinstance(value, str):
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            return value.encode(errors="backslashreplace").decode()
+        return value
+    if isinstance(value, dict):
+        return {encodable(key): encodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [encodable(item) for item in value]
+    return value
+
+
+@runs_on_loop
+async def request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's own 422 (`{"detail": [errors]}`), sendable whatever the input was."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse(status_code=422, content={"detail": encodable(jsonable_encoder(exc.errors()))})
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, request_validation_error)
