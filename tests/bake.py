@@ -57,6 +57,9 @@ _LEAKY_ENV = (
     "PYTEST_XDIST_WORKER_COUNT",
     "PYTEST_XDIST_TESTRUNUID",
 )
+# The generated project's detection switches (LOOPSAFE_GUARD=0 ...): one exported here would
+# silently turn a layer off in every bake, and the detection proof with it.
+_LEAKY_PREFIXES = ("LOOPSAFE_",)
 
 
 def default_answers() -> dict[str, Any]:
@@ -135,7 +138,9 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     Also puts a uv bootstrapped by the template's Makefile (`.tools/bin/uv`) on PATH, so the
     bake's own Makefile finds it instead of bootstrapping another one.
     """
-    env = {key: value for key, value in os.environ.items() if key not in _LEAKY_ENV}
+    env = {
+        key: value for key, value in os.environ.items() if key not in _LEAKY_ENV and not key.startswith(_LEAKY_PREFIXES)
+    }
     tools = TEMPLATE_DIR / ".tools" / "bin"
     if shutil.which("uv", path=env.get("PATH")) is None and (tools / "uv").exists():
         env["PATH"] = f"{tools}{os.pathsep}{env.get('PATH', '')}"

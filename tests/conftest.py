@@ -14,16 +14,36 @@ TIMING = "timing"
 BLOCKING_BUG = "blocking_bug"  # tests/test_detection_proof.py records "caught: ..." or "missed: ..."
 
 
-def recorded(terminalreporter: pytest.TerminalReporter, key: str) -> list[str]:
-    """The `key` properties the tests recorded (they travel with the reports, so xdist keeps them)."""
-    return [
-        str(value)
-        for outcome in ("passed", "failed")
-        for report in terminalreporter.stats.get(outcome, [])
-        if isinstance(report, pytest.TestReport)
-        for name, value in report.user_properties
-        if name == key
-    ]
+def recorded(terminalreporter: pytest.TerminalReporter, key: str, *, last: bool = False) -> list[str]:
+    """The `key` properties the tests recorded (they travel with the reports, so xdist keeps
+    them); with `last`, only the last one of each test.
+
+    Tests that errored count too (a setup error still carries what `pytest_runtest_setup`
+    recorded). A test has a report per phase, each with the properties recorded so far: the
+    one with the most is used."""
+    reports: dict[str, pytest.TestReport] = {}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if not isinstance(report, pytest.TestReport):
+                continue
+            known = reports.get(report.nodeid)
+            if known is None or len(report.user_properties) > len(known.user_properties):
+                reports[report.nodeid] = report
+    lines = []
+    for report in reports.values():
+        values = [str(value) for name, value in report.user_properties if name == key]
+        lines += values[-1:] if last else values
+    return lines
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A blocking-bug case (tests/test_detection_proof.py, parametrized by `bug`) starts out as
+    missed, so one whose setup fails (an install that broke, say) still counts, as not caught;
+    the test itself records the real outcome, which replaces this one."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "bug" in callspec.params:
+        item.user_properties.append((BLOCKING_BUG, f"missed: {callspec.id} (error before the check ran)"))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -32,7 +52,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("timings")
         for line in sorted(lines):
             terminalreporter.line(line)
-    bugs = recorded(terminalreporter, BLOCKING_BUG)
+    bugs = recorded(terminalreporter, BLOCKING_BUG, last=True)
     if bugs:
         terminalreporter.section("blocking detection")
         for line in sorted(bugs):

@@ -77,8 +77,10 @@ def test_clean_env_drops_this_repositorys_settings(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("VIRTUAL_ENV", "/somewhere/.venv")
     monkeypatch.setenv("MAKEFLAGS", "PYTEST_ARGS=-k nothing")
     monkeypatch.setenv("PYTEST_ARGS", "-k nothing")
+    monkeypatch.setenv("LOOPSAFE_GUARD", "0")
     monkeypatch.setenv("KEEP_ME", "1")
     env = clean_env({"EXTRA": "2"})
+    assert "LOOPSAFE_GUARD" not in env  # it would turn the bakes' guard off
     assert "VIRTUAL_ENV" not in env
     assert "MAKEFLAGS" not in env
     assert "PYTEST_ARGS" not in env

@@ -371,6 +371,39 @@ def test_package_name_check_covers_every_dependency(baked: Bake) -> None:
     assert unguarded == [], f"hooks/pre_gen_project.py DEPENDENCY_NAMES lacks {unguarded}"
 
 
+# Prints the top-level modules installed in the environment it runs in: directories,
+# `.py` files and extension modules in site-packages (not *.dist-info, *-stubs, *.libs).
+LIST_INSTALLED_MODULES = """
+import sysconfig
+from pathlib import Path
+
+names = set()
+for entry in Path(sysconfig.get_paths()["purelib"]).iterdir():
+    if entry.is_dir():
+        names.add(entry.name)
+    elif entry.suffix in (".py", ".so", ".pyd"):
+        names.add(entry.name.split(".")[0])
+print(" ".join(sorted(name for name in names if name.isidentifier() and name != "__pycache__")))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["async", "sync"])
+def test_package_name_check_covers_every_installed_module(stack: str, installed_bake: Callable[..., Path]) -> None:
+    """Every module `make install` puts into a default bake's environment (dependencies of
+    dependencies included: certifi, idna, dotenv...) is one a package of the same name would
+    shadow, so the pre-gen hook must refuse its name. A bake with fewer components installs
+    a subset of these."""
+    project = installed_bake(stack=stack)
+    result = run_in(project, ".venv/bin/python", "-c", LIST_INSTALLED_MODULES, timeout=120)
+    assert_success(result)
+    package = next((project / "src").iterdir()).name
+    installed = set(result.stdout.split()) - {package}
+    assert "fastapi" in installed, result.stdout
+    unguarded = sorted(name for name in installed if pre.check_package_name(name) is None)
+    assert unguarded == [], f"hooks/pre_gen_project.py DEPENDENCY_NAMES lacks {unguarded}"
+
+
 def test_package_name_check_covers_top_level_packages(baked: Bake) -> None:
     """The bake's own top-level packages (tests/, bench/, ...) sit on sys.path beside the
     package in the test and bench runs: a package of the same name would clash with them."""
@@ -378,6 +411,48 @@ def test_package_name_check_covers_top_level_packages(baked: Bake) -> None:
     assert "tests" in packages
     unguarded = [name for name in packages if pre.check_package_name(name) is None]
     assert unguarded == [], f"hooks/pre_gen_project.py accepts package_name {unguarded}"
+
+
+# What a bake's README must not mention: the modules, settings and endpoints of an option
+# switched off, and (in what it recommends) the other stack's libraries.
+README_ABSENT: dict[tuple[str, str], tuple[str, ...]] = {
+    ("use_postgres", "n"): ("asyncpg", "psycopg", "DATABASE_URL", "DB_POOL", "alembic", "adapters/postgres", "/items"),
+    ("use_s3", "n"): ("S3_", "boto3", "MinIO", "moto", "adapters/s3", "/objects"),
+    ("use_http_client", "n"): ("UPSTREAM_", "HTTP_MAX_CONNECTIONS", "adapters/http_client", "/upstream"),
+    ("use_local_files", "n"): ("STORAGE_DIR", "aiofiles", "adapters/storage", "/files"),
+    ("include_examples", "n"): ("examples/", "fetch_report", "count_primes", "/items", "/files", "/objects",
+                                "/upstream", "/offload"),
+}  # fmt: skip
+README_NOT_RECOMMENDED = {
+    "sync": ("asyncpg", "aiofiles", "aioboto3", "AsyncClient"),
+    "async": ("psycopg", "boto3.client", "httpx.Client"),
+}
+
+
+def readme_sections(baked: Bake) -> tuple[str, str]:
+    """(the README, what it recommends): both without the benchmark section, whose results
+    come from a bake with every component on; the second also without the first cell of
+    each table row (the "blocks the loop" column names what not to use)."""
+    text = (baked.path / "README.md").read_text(encoding="utf-8")
+    text = re.sub(r"^## Benchmark.*?^(?=## )", "", text, flags=re.MULTILINE | re.DOTALL)
+    advice = "\n".join("|".join(line.split("|")[2:]) if line.startswith("|") else line for line in text.splitlines())
+    return text, advice
+
+
+def test_readme_mentions_only_what_the_bake_has(baked: Bake) -> None:
+    text, advice = readme_sections(baked)
+    problems = [
+        f"{option}={value} but README.md mentions {word!r}"
+        for (option, value), words in README_ABSENT.items()
+        if baked.answers[option] == value
+        for word in words
+        if word in text
+    ]
+    stack = baked.answers["stack"]
+    problems += [
+        f"stack={stack} but README.md recommends {word!r}" for word in README_NOT_RECOMMENDED[stack] if word in advice
+    ]
+    assert not problems, "\n".join(problems)
 
 
 LICENSE_MARKERS = {

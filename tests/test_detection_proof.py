@@ -333,6 +333,19 @@ def test_the_generated_suite_catches(
     assert not missing, f"the failure does not name the problem ({missing} missing):\n{tail(result.stdout, 120)}"
 
 
+def test_the_guard_switch_turns_the_guard_off(
+    installed_bake: Callable[..., Path], services: Callable[[Path], dict[str, str]]
+) -> None:
+    """`LOOPSAFE_GUARD=0` is real: the `time.sleep` bug caught above goes through, and the run says so."""
+    bug = next(bug for bug in BUGS if bug.name == "time.sleep in an async endpoint")
+    project = installed_bake(stack=bug.stack)
+    with injected(project, bug):
+        env = {**services(project), "LOOPSAFE_GUARD": "0"}
+        result = run_in(project, *pytest_args(*bug.run), timeout=RUN_TIMEOUT, env=env)
+    assert result.returncode == 0, f"the run failed with the guard off:\n{tail(result.stdout, 60)}"
+    assert "blocking guard off for the whole run (LOOPSAFE_GUARD=0)" in result.stdout, tail(result.stdout, 30)
+
+
 def test_flake8_async_flags_a_sync_sdk_call(installed_bake: Callable[..., Path]) -> None:
     """Layer 2 (`make lint`): ASYNC200 names a boto3 call made inside an `async def`."""
     project = installed_bake(stack="async")
@@ -347,3 +360,23 @@ def test_flake8_async_flags_a_sync_sdk_call(installed_bake: Callable[..., Path])
     assert "ASYNC200" in result.stdout, result.stdout
     assert "boto3" in result.stdout, result.stdout
     assert "examples/offload.py" in result.stdout, result.stdout
+
+
+def test_the_static_switch_turns_the_static_checks_off(installed_bake: Callable[..., Path]) -> None:
+    """`LOOPSAFE_STATIC_CHECKS=0` turns off ruff's ASYNC rules and flake8-async, as `make lint` and the
+    pre-commit hooks run them (both use the same Makefile variables), and says so."""
+    project = installed_bake(stack="async")
+    call = "    report = await run_blocking(fetch_report, report_id)\n"
+    with inject(project / "src" / PACKAGE / "examples/offload.py", call, f"    time.sleep(0.01)\n{call}"):
+        results = {
+            (target, switch): run_in(project, "make", "--no-print-directory", target, env=env, timeout=RUN_TIMEOUT)
+            for target in ("pre-commit-ruff", "pre-commit-flake8-async")
+            for switch, env in (("on", {}), ("off", {"LOOPSAFE_STATIC_CHECKS": "0"}))
+        }
+    for (target, switch), result in results.items():
+        if switch == "on":
+            assert result.returncode != 0, f"{target}: the bug went through:\n{tail(result.stdout)}"
+            assert "time.sleep" in result.stdout, f"{target}:\n{tail(result.stdout)}"
+        else:
+            assert result.returncode == 0, f"{target} with the checks off:\n{tail(result.stdout)}"
+    assert "static event-loop checks off (LOOPSAFE_STATIC_CHECKS=0)" in results["pre-commit-flake8-async", "off"].stdout

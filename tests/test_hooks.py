@@ -129,6 +129,21 @@ def test_package_name_rejects_dependencies(name: str) -> None:
     assert "dependency" in message
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["dotenv", "certifi", "idna", "sniffio", "click", "greenlet", "yarl", "multidict", "s3transfer", "multipart",
+     "mypy_boto3_s3", "jmespath", "dateutil", "typing_extensions", "annotated_types", "pydantic_core", "aiosignal",
+     "frozenlist", "propcache", "aiohappyeyeballs", "psycopg_binary", "h11", "httptools", "watchfiles", "websockets",
+     "yaml", "six", "jinja2", "flask", "werkzeug"],
+)  # fmt: skip
+def test_package_name_rejects_what_the_dependencies_install(name: str) -> None:
+    """Modules the project does not declare but installs (its dependencies' own dependencies) shadow just the same."""
+    message = pre.check_package_name(name)
+    assert message is not None
+    assert "dependency" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("email", ["you@example.com", "a.b+c@sub.example.org", "x@localhost"])
 def test_email_accepted(email: str) -> None:
     assert pre.check_email(email) is None

@@ -2,7 +2,8 @@
 
 Services start once per test session on free 127.0.0.1 ports (or come from
 TEST_DATABASE_URL / TEST_S3_ENDPOINT_URL / TEST_UPSTREAM_BASE_URL when set).
-Every test runs under the blocking guard (tests/event_loop/guard.py).
+Every test runs under the blocking guard (tests/event_loop/guard.py) and the forgotten-await
+check; tests/event_loop/switches.py reads the switch of each event-loop check.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from {{ cookiecutter.package_name }}.migrations import apply_migrations
 {%- endif %}
 from {{ cookiecutter.package_name }}.settings import Settings
 
-pytest_plugins = ["tests.event_loop.guard"]
+pytest_plugins = ["tests.event_loop.switches", "tests.event_loop.guard", "pytester"]
 
 {% if cookiecutter.use_postgres == 'y' or cookiecutter.use_s3 == 'y' or cookiecutter.use_http_client == 'y' -%}
 SERVICES: list[str] = [

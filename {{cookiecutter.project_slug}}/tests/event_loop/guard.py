@@ -12,20 +12,15 @@ a retry loop), so the guard does not rely on it propagating: it records every
 `BlockingError` created during the test and fails the test at teardown, listing each
 blocking call, where our code made it, and how to fix it.
 
-It also collects garbage after each test, so that "coroutine ... was never awaited"
-(turned into an error by pyproject's filterwarnings) fails the test that caused it.
-
 Switches:
 
-* `LOOPSAFE_GUARD=0` in the environment turns the guard off for the whole run.
+* `LOOPSAFE_GUARD=0` in the environment turns the guard off for the whole run (switches.py).
 * `@pytest.mark.allow_blocking(reason="...")` turns it off for one test.
 * `ALLOWED` below lets one library function block, everywhere; each entry says why.
 """
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
 import sysconfig
 from collections.abc import Iterator
@@ -40,7 +35,9 @@ from blockbuster import BlockBuster, BlockBusterFunction, BlockingError
 
 import {{ cookiecutter.package_name }} as package
 
-SWITCH = "LOOPSAFE_GUARD"
+from .switches import GUARD, off_notices
+
+SWITCH = GUARD.name
 
 
 @dataclass(frozen=True)
@@ -64,6 +61,7 @@ ALLOWED: tuple[Allowance, ...] = (
             "errors: one stat of a local file, and FastAPI swallows any error there."
         ),
     ),
+{%- if cookiecutter.stack == 'async' and cookiecutter.use_postgres == 'y' %}
     Allowance(
         calls=("os.stat", "os.path.abspath", "ssl.SSLContext.load_cert_chain", "ssl.SSLContext.load_verify_locations"),
         file="asyncpg/connect_utils.py",
@@ -74,6 +72,7 @@ ALLOWED: tuple[Allowance, ...] = (
             "configured them. Pool connections are long-lived, so this happens at start-up and when the pool grows."
         ),
     ),
+{%- endif %}
 )
 
 # Loading certificates reads and parses files (50-100 ms): blockbuster does not watch it.
@@ -257,19 +256,13 @@ def add_summary_line(config: pytest.Config, line: str) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    lines = config.stash.get(SUMMARY, [])
-    if not guard_enabled():
-        lines = [f"blocking guard off for the whole run ({SWITCH}={os.environ[SWITCH]})", *lines]
+    lines = [*off_notices(), *config.stash.get(SUMMARY, [])]
     for reason, tests in config.stash.get(ALLOWED_TESTS, {}).items():
         lines.append(f"blocking allowed in {len(tests)} test(s), {reason!r}: {', '.join(tests)}")
     if lines:
         terminalreporter.section("event loop")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-def guard_enabled() -> bool:
-    return os.environ.get(SWITCH, "1").strip().lower() not in {"0", "false", "no", "off"}
 
 
 def allow_blocking_reason(item: pytest.Item) -> str | None:
@@ -287,16 +280,12 @@ def allow_blocking_reason(item: pytest.Item) -> str | None:
 def blocking_guard(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail the test if our code blocked the event loop during it (see the module docstring)."""
     reason = allow_blocking_reason(request.node)
-    if not guard_enabled() or reason is not None:
+    if not GUARD.on or reason is not None:
         if reason is not None:
             request.config.stash.setdefault(ALLOWED_TESTS, {}).setdefault(reason, []).append(request.node.name)
         yield
-        gc.collect()
         return
     with detect_blocking() as calls:
         yield
-    # A coroutine that was never awaited warns when it is collected: make that happen now,
-    # inside this test, rather than in whichever test the garbage collector next runs.
-    gc.collect()
     if calls:
         pytest.fail(report(calls), pytrace=False)

@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.concurrency import run_blocking, run_in_pro
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from ..conftest import serve
-from .guard import ALLOWED, SWITCH, allow_blocking_reason, detect_blocking, guard_enabled, report
+from .guard import ALLOWED, allow_blocking_reason, detect_blocking, report
 
 PROVOKES = pytest.mark.allow_blocking(reason="provokes blocking calls inside its own detect_blocking()")
 
@@ -96,10 +96,3 @@ def test_allow_blocking_needs_a_reason(request: pytest.FixtureRequest) -> None:
 def test_every_allowance_says_why() -> None:
     for allowance in ALLOWED:
         assert len(allowance.reason) > 20, allowance
-
-
-def test_the_switch_turns_the_guard_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(SWITCH, raising=False)
-    assert guard_enabled()
-    monkeypatch.setenv(SWITCH, "0")
-    assert not guard_enabled()

@@ -16,6 +16,8 @@ call stalls the loop every time, a busy machine rarely twice in a row.
 The "saturated" run shrinks the threadpool to a few tokens, so `def` endpoints queue for
 a worker thread: the probe (an `async def` on the loop) must still answer at once.
 {%- endif %}
+
+`LOOPSAFE_LOOP_LAG=0` skips this test (tests/event_loop/switches.py).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ from {{ cookiecutter.package_name }}.settings import Settings
 
 from ..conftest import make_settings
 from .guard import add_summary_line
+from .switches import LOOP_LAG
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, LOOP_LAG.mark]
 
 APP = "{{ cookiecutter.package_name }}.app:create_app"
 HOST = "127.0.0.1"

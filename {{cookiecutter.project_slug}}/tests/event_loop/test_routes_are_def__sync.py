@@ -6,6 +6,8 @@ on the event loop instead, where one such call stops every request of the proces
 missing `async` costs nothing; a wrong one freezes the server. So every `async def` in
 a route's dependency tree must carry `@runs_on_loop` (concurrency.py): the mark that
 someone checked it only awaits async code or does no I/O at all.
+
+`LOOPSAFE_ROUTE_RULE=0` skips these tests (tests/event_loop/switches.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from fastapi.dependencies.models import Dependant
 from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.concurrency import runs_on_loop
 from {{ cookiecutter.package_name }}.settings import Settings
+
+from .switches import ROUTE_RULE
+
+pytestmark = ROUTE_RULE.mark
 
 
 def on_loop_function(call: Callable[..., Any]) -> Callable[..., Any] | None:

@@ -1,11 +1,12 @@
 {%- set with_postgres = cookiecutter.use_postgres == 'y' -%}
 {%- set with_s3 = cookiecutter.use_s3 == 'y' -%}
 {%- set with_upstream = cookiecutter.use_http_client == 'y' -%}
+{%- set with_any = with_postgres or with_s3 or with_upstream -%}
 """Real servers for development and tests, started on demand on 127.0.0.1.
 
 Nothing here is imported by the app: `devserver` (`make run`) and the test suite start
 what is not configured and hand the app its URLs through the usual settings.
-{%- if with_postgres or with_s3 or with_upstream %}
+{%- if with_any %}
 
 Each service is a child process on a free loopback port, logging to a temporary file:
 {% endif %}
@@ -19,16 +20,26 @@ Each service is a child process on a free loopback port, logging to a temporary 
 {%- if with_upstream %}
 * `upstream.embedded_upstream`: a stub of the upstream HTTP service (`UPSTREAM_BASE_URL`).
 {%- endif %}
+{%- if with_any %}
 
 `embedded_services` starts several at once, in threads, so start-up takes as long as
 the slowest one rather than the sum.
+{%- else %}
+
+The service uses no external system yet, so `embedded_services` starts nothing;
+`process` has the helpers (a free port, a child process waited for) to add one.
+{%- endif %}
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+{%- if with_any %}
 from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+{%- else %}
+from contextlib import contextmanager
+{%- endif %}
 {%- if with_postgres %}
 from pathlib import Path
 {%- endif %}
@@ -62,7 +73,7 @@ __all__ = [
 
 @contextmanager
 def embedded_services(
-{%- if with_postgres or with_s3 or with_upstream %}
+{%- if with_any %}
     *,
 {%- if with_postgres %}
     postgres: bool = False,
@@ -78,6 +89,10 @@ def embedded_services(
 {%- endif %}
 {% endif -%}
 ) -> Iterator[dict[str, str]]:
+{%- if not with_any %}
+    """Yield {settings env var: URL} of the services started: none yet."""
+    yield {}
+{%- else %}
     """Start the requested services concurrently; yield {settings env var: URL}.
 
     Every service that started is stopped on exit, also when another one failed to start
@@ -130,3 +145,4 @@ def start_concurrently(services: dict[str, AbstractContextManager[str]], stack: 
             errors[0].add_note(f"also failed to start: {other}")
         raise errors[0]
     return urls
+{%- endif %}
