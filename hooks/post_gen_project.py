@@ -1,7 +1,8 @@
 """Prune the generated project down to the options that were chosen.
 
 Only removes and renames files: no `git init`, no installs, no network, so that
-`cruft update` (which re-runs this hook) is safe. One small function per option.
+`cruft update` (which re-runs this hook) is safe. One small function per option (and one
+for the upload helpers the local-files and S3 examples share).
 
 Stack-specific files are written whole, twice, as `name__async.py` and `name__sync.py`;
 `select_stack` keeps the chosen one under its plain name and deletes the other, so the
@@ -24,6 +25,7 @@ POSTGRES_PATHS = (
     "src/{package}/adapters/postgres.py",
     "src/{package}/embedded/postgres.py",
     "src/{package}/examples/items.py",
+    "src/{package}/examples/item_models.py",
     "tests/adapters/test_postgres.py",
     "tests/examples/test_items.py",
 )
@@ -31,6 +33,7 @@ S3_PATHS = (
     "src/{package}/adapters/s3.py",
     "src/{package}/embedded/s3.py",
     "src/{package}/examples/objects.py",
+    "src/{package}/examples/object_models.py",
     "tests/adapters/test_s3.py",
     "tests/examples/test_objects.py",
 )
@@ -38,14 +41,21 @@ HTTP_CLIENT_PATHS = (
     "src/{package}/adapters/http_client.py",
     "src/{package}/embedded/upstream.py",
     "src/{package}/examples/upstream.py",
+    "src/{package}/examples/upstream_models.py",
     "tests/adapters/test_http_client.py",
     "tests/examples/test_upstream.py",
 )
 LOCAL_FILES_PATHS = (
     "src/{package}/adapters/storage.py",
     "src/{package}/examples/files.py",
+    "src/{package}/examples/file_models.py",
     "tests/adapters/test_storage.py",
     "tests/examples/test_files.py",
+)
+# What the files (local storage) and objects (S3) examples share: kept while either is on.
+UPLOAD_PATHS = (
+    "src/{package}/examples/uploads.py",
+    "tests/examples/uploads.py",
 )
 EXAMPLE_PATHS = (
     "src/{package}/examples",
@@ -92,6 +102,10 @@ def remove_local_files_files(root: Path, package: str) -> None:
     remove_paths(root, package, LOCAL_FILES_PATHS)
 
 
+def remove_upload_files(root: Path, package: str) -> None:
+    remove_paths(root, package, UPLOAD_PATHS)
+
+
 def remove_example_files(root: Path, package: str) -> None:
     remove_paths(root, package, EXAMPLE_PATHS)
 
@@ -117,6 +131,8 @@ def prune(root: Path, answers: dict[str, str]) -> None:
         remove_http_client_files(root, package)
     if answers["use_local_files"] != "y":
         remove_local_files_files(root, package)
+    if answers["use_local_files"] != "y" and answers["use_s3"] != "y":
+        remove_upload_files(root, package)
     if answers["include_examples"] != "y":
         remove_example_files(root, package)
     if answers["ci"] != "github":

@@ -42,8 +42,8 @@ SUPPORTED_COMBINATIONS: list[dict[str, str]] = [
     {"stack": "sync", **ALL_OFF, "include_examples": "n", "ci": "none", "license": "Proprietary"},
     # Components off but examples on: only the offload examples remain.
     {"stack": "sync", **ALL_OFF, "include_examples": "y"},
-    # One or two components at a time.
-    {"stack": "async", **ALL_OFF, "use_postgres": "y", "ci": "none", "license": "Apache-2.0"},
+    # One or two components at a time (S3 without local files: their shared upload module stays).
+    {"stack": "async", **ALL_OFF, "use_postgres": "y", "use_s3": "y", "ci": "none", "license": "Apache-2.0"},
     {"stack": "sync", **ALL_OFF, "use_s3": "y", "use_local_files": "y", "license": "BSD-3-Clause"},
     # Components on, examples off.
     {"stack": "async", "include_examples": "n", "ci": "none", "license": "Proprietary"},
@@ -211,20 +211,20 @@ def test_no_empty_directory_is_left(baked: Bake) -> None:
     assert empty == []
 
 
-# Each path list of the post-gen hook, and the option that keeps it.
-PATH_LISTS = {
-    "POSTGRES_PATHS": "use_postgres",
-    "S3_PATHS": "use_s3",
-    "HTTP_CLIENT_PATHS": "use_http_client",
-    "LOCAL_FILES_PATHS": "use_local_files",
-    "EXAMPLE_PATHS": "include_examples",
-    "GITHUB_CI_PATHS": "ci",
+# Each path list of the post-gen hook, and the options that keep it (any one of them).
+PATH_LISTS: dict[str, tuple[str, ...]] = {
+    "POSTGRES_PATHS": ("use_postgres",),
+    "S3_PATHS": ("use_s3",),
+    "HTTP_CLIENT_PATHS": ("use_http_client",),
+    "LOCAL_FILES_PATHS": ("use_local_files",),
+    "UPLOAD_PATHS": ("use_local_files", "use_s3"),
+    "EXAMPLE_PATHS": ("include_examples",),
+    "GITHUB_CI_PATHS": ("ci",),
 }
 
 
 def list_is_kept(baked: Bake, list_name: str) -> bool:
-    option = PATH_LISTS[list_name]
-    return baked.answers[option] == ("github" if option == "ci" else "y")
+    return any(baked.answers[option] == ("github" if option == "ci" else "y") for option in PATH_LISTS[list_name])
 
 
 def test_component_paths_follow_the_options(baked: Bake) -> None:

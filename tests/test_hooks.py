@@ -400,14 +400,15 @@ def test_select_stack_leaves_directories_alone(tmp_path: Path) -> None:
     assert files_under(tmp_path) == {"pkg__async/x.py"}
 
 
-COMPONENT_REMOVERS: dict[str, tuple[str, str]] = {
-    # remover function -> (name of the path list in the hook)
-    "remove_postgres_files": ("POSTGRES_PATHS", "use_postgres"),
-    "remove_s3_files": ("S3_PATHS", "use_s3"),
-    "remove_http_client_files": ("HTTP_CLIENT_PATHS", "use_http_client"),
-    "remove_local_files_files": ("LOCAL_FILES_PATHS", "use_local_files"),
-    "remove_example_files": ("EXAMPLE_PATHS", "include_examples"),
-    "remove_github_ci_files": ("GITHUB_CI_PATHS", "ci"),
+COMPONENT_REMOVERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # remover function -> (name of the path list in the hook, the options that keep it: any one will do)
+    "remove_postgres_files": ("POSTGRES_PATHS", ("use_postgres",)),
+    "remove_s3_files": ("S3_PATHS", ("use_s3",)),
+    "remove_http_client_files": ("HTTP_CLIENT_PATHS", ("use_http_client",)),
+    "remove_local_files_files": ("LOCAL_FILES_PATHS", ("use_local_files",)),
+    "remove_upload_files": ("UPLOAD_PATHS", ("use_local_files", "use_s3")),
+    "remove_example_files": ("EXAMPLE_PATHS", ("include_examples",)),
+    "remove_github_ci_files": ("GITHUB_CI_PATHS", ("ci",)),
 }
 
 
@@ -480,7 +481,7 @@ def test_prune_with_everything_off_removes_every_component(tmp_path: Path) -> No
     touch(tmp_path, "src/my_service/adapters/s3__async.py", "src/my_service/adapters/s3__sync.py")
     (tmp_path / "src/my_service/empty").mkdir()
     answers = valid_answers(stack="sync", ci="none")
-    answers.update({option: "n" for _, option in COMPONENT_REMOVERS.values() if option != "ci"})
+    answers.update({option: "n" for _, kept_by in COMPONENT_REMOVERS.values() for option in kept_by if option != "ci"})
     post.prune(tmp_path, answers)
     assert files_under(tmp_path) == {
         "src/my_service/__init__.py",
@@ -491,10 +492,30 @@ def test_prune_with_everything_off_removes_every_component(tmp_path: Path) -> No
     assert not (tmp_path / "src/my_service/empty").exists()
 
 
+@pytest.mark.parametrize(("local_files", "s3"), [("y", "y"), ("y", "n"), ("n", "y"), ("n", "n")])
+def test_prune_keeps_the_upload_helpers_while_files_or_objects_use_them(
+    local_files: str, s3: str, tmp_path: Path
+) -> None:
+    build_full_tree(tmp_path)
+    post.prune(tmp_path, valid_answers(use_local_files=local_files, use_s3=s3))
+    for pattern in post.UPLOAD_PATHS:
+        assert is_removed(tmp_path, pattern) is ("y" not in (local_files, s3)), pattern
+    for pattern in post.LOCAL_FILES_PATHS:
+        assert is_removed(tmp_path, pattern) is (local_files == "n"), pattern
+    for pattern in post.S3_PATHS:
+        assert is_removed(tmp_path, pattern) is (s3 == "n"), pattern
+
+
 def test_every_component_option_has_a_remover() -> None:
     """A new y/n option in cookiecutter.json needs its files pruned (or a reason not to)."""
     options = {key for key, value in default_answers().items() if value in ("y", "n")}
-    assert options == {option for _, option in COMPONENT_REMOVERS.values()} - {"ci"}
+    assert options == {option for _, kept_by in COMPONENT_REMOVERS.values() for option in kept_by} - {"ci"}
+
+
+def test_every_path_list_of_the_hook_has_its_remover_here() -> None:
+    """A new path list in the hook is pruned by these tests too, not only by the bakes."""
+    lists = {name for name in vars(post) if name.endswith("_PATHS")}
+    assert lists == {list_name for list_name, _ in COMPONENT_REMOVERS.values()}
 
 
 def test_hook_path_lists_are_relative_and_package_templated() -> None:

@@ -17,7 +17,8 @@ from fastapi.responses import StreamingResponse
 
 from ..adapters.storage import StorageDep, TooLarge
 from ..dependencies import SettingsDep
-from .schemas import CHUNK_SIZE, FileList, FileName, StoredFile, UploadLimitRoute, download_headers, upload_too_large
+from .file_models import FileList, FileName, StoredFile
+from .uploads import CHUNK_SIZE, UploadLimitRoute, download_headers, upload_too_large
 
 router = APIRouter(prefix="/files", tags=["files"], route_class=UploadLimitRoute)
 

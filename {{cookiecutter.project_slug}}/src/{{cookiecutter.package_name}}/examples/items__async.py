@@ -14,7 +14,7 @@ import asyncpg
 from fastapi import APIRouter, Response, status
 
 from ..adapters.postgres import DatabaseDep
-from .schemas import (
+from .item_models import (
     Item,
     ItemCreate,
     ItemId,

@@ -20,7 +20,7 @@ from psycopg import errors
 from psycopg.rows import class_row, scalar_row
 
 from ..adapters.postgres import DatabaseDep
-from .schemas import (
+from .item_models import (
     Item,
     ItemCreate,
     ItemId,

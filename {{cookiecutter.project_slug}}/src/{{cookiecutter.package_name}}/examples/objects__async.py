@@ -22,17 +22,8 @@ from fastapi.responses import StreamingResponse
 
 from ..adapters.s3 import BucketMissing, S3Dep, head_object, is_bucket_missing, is_not_found
 from ..dependencies import SettingsDep
-from .schemas import (
-    CHUNK_SIZE,
-    MAX_OBJECT_KEY_BYTES,
-    ObjectKey,
-    ObjectList,
-    PresignedUrl,
-    StoredObject,
-    UploadLimitRoute,
-    download_headers,
-    upload_too_large,
-)
+from .object_models import MAX_OBJECT_KEY_BYTES, ObjectKey, ObjectList, PresignedUrl, StoredObject
+from .uploads import CHUNK_SIZE, UploadLimitRoute, download_headers, upload_too_large
 
 router = APIRouter(prefix="/objects", tags=["objects"], route_class=UploadLimitRoute)
 

@@ -24,17 +24,8 @@ from fastapi.responses import StreamingResponse
 
 from ..adapters.s3 import BucketMissing, S3Dep, head_object, is_bucket_missing, is_not_found
 from ..dependencies import SettingsDep
-from .schemas import (
-    CHUNK_SIZE,
-    MAX_OBJECT_KEY_BYTES,
-    ObjectKey,
-    ObjectList,
-    PresignedUrl,
-    StoredObject,
-    UploadLimitRoute,
-    download_headers,
-    upload_too_large,
-)
+from .object_models import MAX_OBJECT_KEY_BYTES, ObjectKey, ObjectList, PresignedUrl, StoredObject
+from .uploads import CHUNK_SIZE, UploadLimitRoute, download_headers, upload_too_large
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody

@@ -16,7 +16,7 @@ from ..concurrency import run_blocking, run_in_process
 from ..dependencies import ProcessPoolDep
 from .cpu import count_primes
 from .legacy_sdk import fetch_report
-from .schemas import PrimesRequest, PrimesResult, Report, ReportId
+from .offload_models import PrimesRequest, PrimesResult, Report, ReportId
 
 router = APIRouter(prefix="/offload", tags=["offload"])
 

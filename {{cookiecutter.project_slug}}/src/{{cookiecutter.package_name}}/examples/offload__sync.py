@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from ..dependencies import ProcessPoolDep
 from .cpu import count_primes
 from .legacy_sdk import fetch_report
-from .schemas import PrimesRequest, PrimesResult, Report, ReportId
+from .offload_models import PrimesRequest, PrimesResult, Report, ReportId
 
 router = APIRouter(prefix="/offload", tags=["offload"])
 

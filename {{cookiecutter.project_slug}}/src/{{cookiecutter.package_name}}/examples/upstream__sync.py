@@ -30,7 +30,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from ..adapters.http_client import HttpClient, HttpClientDep
 from ..dependencies import SettingsDep
-from .schemas import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
+from .upstream_models import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
 
 router = APIRouter(prefix="/upstream", tags=["upstream"])
 
