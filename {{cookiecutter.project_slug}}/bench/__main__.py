@@ -17,7 +17,7 @@ from . import project
 from .load import LoadGenerator
 from .report import render, targets
 from .scenarios import Context, Options, run_all
-from .server import HTTP, LOOP, describe_cpus, pin_tools
+from .server import HTTP, LOOP
 
 QUICK = Options(duration=1.0, rounds=1, quick=True)
 
@@ -62,11 +62,10 @@ def progress(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     options, args = parse_args(argv)
     abort_on_signals(args.time_limit)
-    pin_tools()
     started = time.monotonic()
     print(
         f"make bench: {project.STACK} stack; uvicorn, 1 worker, --loop {LOOP} --http {HTTP}; "
-        f"{describe_cpus()}; load average {os.getloadavg()[0]:.1f} at start; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
         f"medians of {options.rounds} round(s) of {options.duration:g} s",
         flush=True,
     )

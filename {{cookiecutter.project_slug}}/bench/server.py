@@ -36,38 +36,6 @@ LOOP = "uvloop" if _available("uvloop") else "asyncio"
 HTTP = "httptools" if _available("httptools") else "h11"
 
 
-def split_cpus() -> tuple[set[int], set[int]] | None:
-    """(the server's CPU, every other CPU) when there are two or more, else None.
-
-    The server under test gets a core of its own; the load generator, the probe, the
-    database and the stubs share the rest. Otherwise the scheduler sometimes runs a
-    load-generator process on the server's core for a few milliseconds, and a probe
-    measures that wait, not the server's event loop.
-    """
-    if not hasattr(os, "sched_getaffinity"):
-        return None
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) < 2:
-        return None
-    return {cpus[0]}, set(cpus[1:])
-
-
-CPUS = split_cpus()
-
-
-def pin_tools() -> None:
-    """Keep this process, and every process it starts from now on, off the server's core."""
-    if CPUS is not None:
-        os.sched_setaffinity(0, CPUS[1])
-
-
-def describe_cpus() -> str:
-    if CPUS is None:
-        return f"{os.cpu_count()} CPU(s), shared by the server and the load"
-    server, tools = CPUS
-    return f"server on CPU {min(server)}, load generator, probe and services on {len(tools)} other CPU(s)"
-
-
 @dataclass(frozen=True)
 class Server:
     name: str
@@ -154,8 +122,6 @@ def _start(spec: Spec, log_dir: Path) -> tuple[subprocess.Popen[bytes], int, Pat
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, killed whole on exit
         )
-    if CPUS is not None:
-        os.sched_setaffinity(process.pid, CPUS[0])  # before it serves: its worker processes inherit it
     return process, port, log
 
 
