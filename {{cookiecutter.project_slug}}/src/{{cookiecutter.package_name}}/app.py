@@ -23,6 +23,7 @@ from . import __version__, health
 from .adapters.http_client import check_upstream, open_http_client
 {%- endif %}
 {%- if cookiecutter.use_postgres == 'y' %}
+from .adapters.postgres import UNAVAILABLE as DATABASE_UNAVAILABLE
 from .adapters.postgres import check_database, open_database
 {%- endif %}
 {%- if cookiecutter.use_s3 == 'y' %}
@@ -32,11 +33,12 @@ from .adapters.s3 import check_s3, open_s3
 from .adapters.storage import check_storage, open_storage
 {%- endif %}
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
-from .errors import add_error_handlers
+from .errors import add_error_handlers{% if cookiecutter.use_postgres == 'y' %}, add_unavailable_handler{% endif %}
 {%- if cookiecutter.include_examples == 'y' %}
 from .examples.routes import routers as example_routers
 {%- endif %}
 from .health import ReadinessCheck
+from .logs import configure_logging
 from .middleware import RequestIdMiddleware
 from .settings import Settings, get_settings
 from .watchdog import LoopLagMonitor
@@ -96,11 +98,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; `uvicorn {{ cookiecutter.package_name }}.app:create_app --factory` serves it."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)
     app = FastAPI(title=settings.app_name, version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     add_error_handlers(app)
+{%- if cookiecutter.use_postgres == 'y' %}
+    add_unavailable_handler(app, "PostgreSQL", DATABASE_UNAVAILABLE)
+{%- endif %}
     add_routes(app, health.router)
 {%- if cookiecutter.include_examples == 'y' %}
     for router in example_routers:

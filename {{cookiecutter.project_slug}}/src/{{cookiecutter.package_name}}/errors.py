@@ -1,5 +1,11 @@
 """Error responses FastAPI's defaults get wrong.
 
+A service this one depends on that is down or too slow (PostgreSQL refusing
+connections, say) is not the client's fault and not a bug either: the
+request was fine and may succeed later. FastAPI's default is a bare 500; the handlers
+added by `add_unavailable_handler` answer 503 with the reason and a `Retry-After`, and
+`/health/ready` says which dependency it is.
+
 FastAPI answers a request it cannot validate with a 422 that echoes the offending input.
 A JSON body may carry a lone surrogate (the escape `\\ud800`: valid JSON, but no
 character): pydantic refuses it, and FastAPI's handler then fails to encode the echo as
@@ -18,6 +24,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from .concurrency import runs_on_loop
+
+RETRY_AFTER_SECONDS = 1
 
 
 def encodable(value: Any) -> Any:
@@ -42,5 +50,23 @@ async def request_validation_error(request: Request, exc: Exception) -> JSONResp
     return JSONResponse(status_code=422, content={"detail": encodable(jsonable_encoder(exc.errors()))})
 
 
+def add_unavailable_handler(app: FastAPI, dependency: str, errors: tuple[type[Exception], ...]) -> None:
+    """Answer 503 naming `dependency` when one of `errors` escapes an endpoint."""
+
+    @runs_on_loop
+    async def unavailable(request: Request, exc: Exception) -> JSONResponse:
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        return JSONResponse(
+            status_code=503,
+            content={"detail": f"{dependency} is unavailable, try again later ({reason})"},
+            headers={"retry-after": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for error in errors:
+        app.add_exception_handler(error, unavailable)
+
+
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_error)
+    # A refused connection and a wait past its timeout, whichever client raised them.
+    add_unavailable_handler(app, "a service this request needs", (ConnectionError, TimeoutError))

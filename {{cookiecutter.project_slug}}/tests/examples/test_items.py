@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
+
+from {{ cookiecutter.package_name }}.embedded import free_port
+
+ClientWith = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 WIDGET = {"name": "widget", "description": "a small part", "price_cents": 1250}
 
@@ -211,3 +217,13 @@ async def test_a_lone_surrogate_in_a_key_is_422(client: httpx.AsyncClient) -> No
     response = await client.post("/items", content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["input"] == "\\udc00"
+
+
+async def test_a_database_that_is_down_is_a_503_with_a_reason_not_a_500(client_with: ClientWith) -> None:
+    """The request was fine and may succeed later: 503 and Retry-After, and no traceback for the client."""
+    nothing_there = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    async with client_with(database_url=nothing_there, db_pool_min_size=0, db_connect_timeout=1.0) as client:
+        for response in (await client.get("/items/1"), await client.post("/items", json=WIDGET)):
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "1"
+            assert "unavailable, try again later" in response.json()["detail"]

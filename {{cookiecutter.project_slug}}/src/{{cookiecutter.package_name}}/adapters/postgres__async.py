@@ -34,6 +34,17 @@ from fastapi import Depends, Request
 from ..concurrency import runs_on_loop
 from ..settings import Settings
 
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,  # the connection broke, or could not be made
+    asyncpg.exceptions.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.QueryCanceledError,
+)
+"""What asyncpg raises when PostgreSQL is down or overloaded, not because of the request:
+the app answers 503 for these (errors.py). A refused connection or a query past
+`db_command_timeout` raise Python's own ConnectionError and TimeoutError, also a 503."""
+
 
 async def keep_session(connection: asyncpg.Connection) -> None:
     """Release without a reset query: sessions are never changed (see the module docstring)."""

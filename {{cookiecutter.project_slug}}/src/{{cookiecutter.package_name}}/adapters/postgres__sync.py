@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from psycopg import Connection
+from psycopg import Connection, OperationalError
 from psycopg_pool import ConnectionPool
 
 from ..concurrency import BlockingLane, run_blocking, runs_on_loop
@@ -41,6 +41,12 @@ from ..settings import Settings
 Pool = ConnectionPool[Connection]
 
 _probe_lane = BlockingLane(1, abandon_on_cancel=True)
+
+
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError,)
+"""What psycopg raises when PostgreSQL is down, overloaded or too slow, not because of the
+request (a lost or refused connection, `PoolTimeout`, a query past `statement_timeout`):
+the app answers 503 for these (errors.py)."""
 
 
 def create_pool(settings: Settings) -> Pool:
