@@ -44,6 +44,7 @@ HTTP_CLIENT_PATHS = (
     "src/{package}/examples/upstream_models.py",
     "tests/adapters/test_http_client.py",
     "tests/examples/test_upstream.py",
+    "tests/raw_server.py",
 )
 LOCAL_FILES_PATHS = (
     "src/{package}/adapters/storage.py",

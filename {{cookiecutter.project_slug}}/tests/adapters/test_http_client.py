@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -13,6 +12,8 @@ import pytest
 from {{ cookiecutter.package_name }}.adapters.http_client import check_upstream, open_http_client
 from {{ cookiecutter.package_name }}.embedded import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
+
+from ..raw_server import raw_server
 
 
 @pytest.fixture
@@ -27,26 +28,13 @@ def silent_server() -> Iterator[int]:
 @pytest.fixture
 def hanging_up_server() -> Iterator[int]:
     """A port whose server reads each request and closes the connection without an answer."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
 
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:  # the listener was closed: the test is over
-                return
-            with connection:
-                connection.recv(65536)
+    def hang_up(connection: socket.socket) -> None:
+        with connection:
+            connection.recv(65536)
 
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-        thread.join(timeout=5)
+    with raw_server(hang_up) as port:
+        yield port
 
 
 async def test_the_client_answers_while_open_and_is_closed_on_exit(settings: Settings) -> None:

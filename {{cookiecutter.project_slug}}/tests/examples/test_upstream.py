@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -13,6 +12,8 @@ import httpx
 import pytest
 
 from {{ cookiecutter.package_name }}.embedded import free_port
+
+from ..raw_server import raw_server
 
 ClientWith = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -46,9 +47,6 @@ def unanswered_connect() -> Iterator[int]:
 def trickling_server() -> Iterator[int]:
     """A port whose server answers 200 at once, then sends its JSON body one byte every 0.1 s (1.5 s in all)."""
     body = b'{"slow": "yes"}'
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
 
     def trickle(connection: socket.socket) -> None:
         with connection:
@@ -62,21 +60,8 @@ def trickling_server() -> Iterator[int]:
             except OSError:  # the client gave up
                 return
 
-    def serve() -> None:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except OSError:  # the listener was closed: the test is over
-                return
-            threading.Thread(target=trickle, args=(connection,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        listener.close()
-        thread.join(timeout=5)
+    with raw_server(trickle) as port:
+        yield port
 
 
 async def test_one_call_brings_its_answer(client: httpx.AsyncClient) -> None:
