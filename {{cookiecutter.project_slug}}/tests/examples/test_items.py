@@ -66,6 +66,8 @@ async def test_a_missing_item_is_404(client: httpx.AsyncClient) -> None:
 
 
 async def test_list_pages_in_id_order(client: httpx.AsyncClient) -> None:
+    empty = (await client.get("/items")).json()
+    assert empty == {"items": [], "limit": 20, "offset": 0, "total": 0}
     ids = [(await create(client, name=f"item-{n}"))["id"] for n in range(5)]
 
     page = (await client.get("/items", params={"limit": 2, "offset": 2})).json()

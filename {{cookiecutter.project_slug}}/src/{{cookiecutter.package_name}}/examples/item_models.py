@@ -8,8 +8,9 @@ price, an id past bigint, a NUL in a name) never reaches it as a 500.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Path, Query, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -67,6 +68,13 @@ class ItemPage(BaseModel):
     limit: int
     offset: int
     total: int
+
+
+def page_of(rows: Sequence[Mapping[str, Any]], limit: int, offset: int) -> ItemPage:
+    """The page from the list query's rows: each row is an item plus `total`; past the last
+    item the query still returns one row, all NULL but `total`."""
+    items = [Item(**row) for row in rows if row["id"] is not None]
+    return ItemPage(items=items, limit=limit, offset=offset, total=rows[0]["total"])
 
 
 ItemId = Annotated[int, Path(ge=1, le=MAX_ITEM_ID)]

@@ -24,9 +24,20 @@ from .item_models import (
     PageOffset,
     duplicate_name,
     item_not_found,
+    page_of,
 )
 
 router = APIRouter(prefix="/items", tags=["items"])
+
+PAGE = (
+    "SELECT t.total, p.id, p.name, p.description, p.price_cents, p.created_at"
+    " FROM (SELECT count(*) AS total FROM items) AS t"
+    " LEFT JOIN LATERAL (SELECT id, name, description, price_cents, created_at FROM items"
+    " ORDER BY id LIMIT $1 OFFSET $2) AS p ON true"
+    " ORDER BY p.id"
+)
+"""The page and the count in one statement: one snapshot for both (a statement sees one), one
+round trip and no transaction. The LEFT JOIN keeps the count's row when the page is empty."""
 
 
 def to_item(row: Any) -> Item:
@@ -50,15 +61,9 @@ async def create_item(body: ItemCreate, db: DatabaseDep) -> Item:
 
 @router.get("")
 async def list_items(db: DatabaseDep, limit: PageLimit = 20, offset: PageOffset = 0) -> ItemPage:
-    """One page, ordered by id; `total` counts every item in the same snapshot as the page."""
-    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        total = await conn.fetchval("SELECT count(*) FROM items")
-        rows = await conn.fetch(
-            "SELECT id, name, description, price_cents, created_at FROM items ORDER BY id LIMIT $1 OFFSET $2",
-            limit,
-            offset,
-        )
-    return ItemPage(items=[to_item(row) for row in rows], limit=limit, offset=offset, total=total)
+    """One page, ordered by id, and `total`, the number of items, from one statement (see `PAGE`)."""
+    rows = await db.fetch(PAGE, limit, offset)
+    return page_of(rows, limit, offset)
 
 
 @router.get("/{item_id}")

@@ -6,9 +6,10 @@ text, so no input can change a query. Rows come back as `Item` models directly
 (`class_row`).
 
 Connections are in autocommit mode (see `adapters/postgres.py`), so a read costs one
-round trip: no BEGIN and COMMIT around it. Writes, and reads that must see one snapshot,
-open their transaction explicitly with `with conn.transaction():`; a write that grows a
-second statement (an audit row, a counter) is then atomic without a second thought.
+round trip: no BEGIN and COMMIT around it. Writes, and reads of several statements that
+must see one snapshot, open their transaction explicitly with `with conn.transaction():`;
+a write that grows a second statement (an audit row, a counter) is then atomic without a
+second thought.
 Constraint violations the database detects (a duplicate name) become 409s; everything
 else was already refused by the request models.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 from psycopg import errors
-from psycopg.rows import class_row, scalar_row
+from psycopg.rows import class_row, dict_row, scalar_row
 
 from ..adapters.postgres import DatabaseDep
 from .item_models import (
@@ -30,9 +31,20 @@ from .item_models import (
     PageOffset,
     duplicate_name,
     item_not_found,
+    page_of,
 )
 
 router = APIRouter(prefix="/items", tags=["items"])
+
+PAGE = (
+    "SELECT t.total, p.id, p.name, p.description, p.price_cents, p.created_at"
+    " FROM (SELECT count(*) AS total FROM items) AS t"
+    " LEFT JOIN LATERAL (SELECT id, name, description, price_cents, created_at FROM items"
+    " ORDER BY id LIMIT %s OFFSET %s) AS p ON true"
+    " ORDER BY p.id"
+)
+"""The page and the count in one statement: one snapshot for both (a statement sees one), one
+round trip and no transaction. The LEFT JOIN keeps the count's row when the page is empty."""
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -52,21 +64,10 @@ def create_item(body: ItemCreate, db: DatabaseDep) -> Item:
 
 @router.get("")
 def list_items(db: DatabaseDep, limit: PageLimit = 20, offset: PageOffset = 0) -> ItemPage:
-    """One page, ordered by id; `total` counts every item in the same snapshot as the page.
-
-    Two statements that must agree: one read-only transaction, REPEATABLE READ so both
-    see the same snapshot (SET TRANSACTION applies to this transaction only).
-    """
-    with db.connection() as conn, conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        with conn.cursor(row_factory=scalar_row) as cur:
-            [total] = cur.execute("SELECT count(*) FROM items").fetchall()
-        with conn.cursor(row_factory=class_row(Item)) as cur:
-            items = cur.execute(
-                "SELECT id, name, description, price_cents, created_at FROM items ORDER BY id LIMIT %s OFFSET %s",
-                (limit, offset),
-            ).fetchall()
-    return ItemPage(items=items, limit=limit, offset=offset, total=total)
+    """One page, ordered by id, and `total`, the number of items, from one statement (see `PAGE`)."""
+    with db.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(PAGE, (limit, offset)).fetchall()
+    return page_of(rows, limit, offset)
 
 
 @router.get("/{item_id}")
