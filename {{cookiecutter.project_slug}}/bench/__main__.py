@@ -15,6 +15,7 @@ from types import FrameType
 
 from . import project
 from .load import LoadGenerator
+from .placement import Placement
 from .report import render, targets
 from .scenarios import Context, Options, run_all
 from .server import HTTP, LOOP
@@ -63,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     options, args = parse_args(argv)
     abort_on_signals(args.time_limit)
     started = time.monotonic()
+    placement = Placement.detect()
+    if placement is not None:
+        placement.confine_tools()  # before anything starts: the services and generators inherit it
     print(
         f"make bench: {project.STACK} stack; uvicorn, 1 worker, --loop {LOOP} --http {HTTP}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start; "
@@ -72,10 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         progress("starting the embedded services")
         with project.services(Path(scratch)) as env, LoadGenerator() as load, LoadGenerator() as prober:
-            ctx = Context(options, env, Path(scratch), load, prober)
+            ctx = Context(options, env, Path(scratch), load, prober, placement)
             rows, comparisons, watchdog = run_all(ctx, progress)
     found = targets(rows, comparisons, watchdog, options)
-    print(render(rows, comparisons, watchdog, options, found), flush=True)
+    print(render(rows, comparisons, watchdog, options, found, ctx.shared_cpu), flush=True)
     progress(f"done in {time.monotonic() - started:.0f} s")
     if ctx.errors:
         # Under enough load a deadline may pass (a 504): worth knowing, and it skews the figures.

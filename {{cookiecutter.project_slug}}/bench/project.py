@@ -33,6 +33,20 @@ from {{ cookiecutter.package_name }}.migrations import apply_migrations
 
 STACK = "{{ cookiecutter.stack }}"
 SLOW_DELAY = 0.2  # seconds a request of the slow endpoint waits on I/O
+{%- if cookiecutter.stack == 'async' %}
+
+# The servers of a comparison run at once on one shared CPU (bench/placement.py): each
+# serves every request on its one event-loop thread, so sharing a CPU changes how much of
+# it each gets, not how a request runs.
+COMPARE_ON_SHARED_CPU = True
+{%- else %}
+
+# The servers of a comparison run in alternating rounds, each with the machine to itself:
+# a request here hops between threads (the event loop, a worker, the fan-out pool), and on
+# a CPU shared with another server every hop would also wait for that server's turn, which
+# measures the sharing rather than the server.
+COMPARE_ON_SHARED_CPU = False
+{%- endif %}
 {%- if with_fanout %}
 
 # The service's own app, as production serves it; its slow endpoint makes one upstream

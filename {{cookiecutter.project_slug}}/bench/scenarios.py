@@ -1,9 +1,10 @@
 """The three measurements, each against fresh server processes.
 
-Absolute numbers on a shared machine drift by a quarter from one minute to the next, so
-every comparison is made inside one run: the two servers compared run side by side, the
-rounds alternate between them (A B B A A B ...: a steady drift cancels out) and the
-figures reported are medians over the rounds.
+Absolute numbers on a shared machine drift by a quarter from one moment to the next, so
+every comparison is made inside one run, and the figures reported are medians over
+rounds. The two servers of a comparison are loaded at the same time, sharing one CPU
+(`placement.py`: they then see the same machine at every instant); where CPUs cannot be
+assigned, rounds alternate between them instead (A B B A A B ...: a steady drift cancels out).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from . import project
 from .load import Group, LoadGenerator, Result
+from .placement import Placement
 from .server import Server, Spec, get, post_json, serve
 
 PROBE_PATH = "/health/live"
@@ -26,7 +28,7 @@ SEED_ITEMS = 50
 @dataclass(frozen=True)
 class Options:
     duration: float = 2.0  # seconds measured per run
-    rounds: int = 4  # rounds per figure (pairs of runs for a comparison)
+    rounds: int = 6  # rounds per figure (pairs of runs for a comparison)
     connections: int = 32  # closed-loop connections of the throughput runs
     concurrency: tuple[int, ...] = (16, 64)  # requests held in the slow endpoint
     probe_interval: float = 0.002  # one health probe every 2 ms
@@ -60,16 +62,30 @@ class Context:
     log_dir: Path
     load: LoadGenerator
     prober: LoadGenerator  # the health probe's own process
+    placement: Placement | None = None  # None: comparisons alternate rounds instead
     item_id: int | None = None
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def shared_cpu(self) -> Placement | None:
+        """The placement when the servers of a comparison share a CPU; None when they alternate."""
+        return self.placement if project.COMPARE_ON_SHARED_CPU else None
 
     def spec(self, app: AppUnderTest, name: str, **env: str) -> Spec:
         return Spec(name, app.app, {**self.env, **env}, factory=app.factory, graceful=app.graceful)
 
     @contextmanager
-    def servers(self, *specs: Spec) -> Iterator[list[Server]]:
-        """Fresh server processes, started at once (start-up is most of a server's cost here)."""
+    def servers(self, *specs: Spec, shared_cpu: bool = False) -> Iterator[list[Server]]:
+        """Fresh server processes, started at once (start-up is most of a server's cost here).
+
+        `shared_cpu`: they are compared, so they share one CPU if the stack allows it; otherwise
+        they may use every CPU (the bench's own tools keep to theirs).
+        """
         with serve(*specs, log_dir=self.log_dir) as servers:
+            if self.placement is not None:
+                cpus = self.placement.shared if shared_cpu and self.shared_cpu else self.placement.every
+                for server in servers:
+                    self.placement.pin(server.pid, cpus)
             yield servers
 
     def measure(
@@ -105,11 +121,19 @@ class LoopSafetyRow:
     p50_bound: bool
     p99_bound: bool
     slow_rps: float = float("nan")
+    # One value per round, to show how far the rounds spread: the probe's p99 over the idle
+    # p99 of the same round, and the slow endpoint's efficiency.
+    round_p99_ratios: list[float] = field(default_factory=list)
+    round_efficiencies: list[float] = field(default_factory=list)
 
     @property
     def efficiency(self) -> float:
         """Slow-endpoint throughput as a fraction of the ideal: N requests every SLOW_DELAY seconds."""
-        return self.slow_rps / (self.load / project.SLOW_DELAY) if self.load else float("nan")
+        return efficiency(self.slow_rps, self.load)
+
+
+def efficiency(slow_rps: float, load: int) -> float:
+    return slow_rps / (load / project.SLOW_DELAY) if load else float("nan")
 
 
 def _probe(options: Options) -> Group:
@@ -127,7 +151,10 @@ def _warm_up(ctx: Context, server: Server, paths: Sequence[str], connections: in
     ctx.load.measure(server.port, groups, duration=0.5, ramp=0.0)
 
 
-def _rows(app: str, load: int, probes: list[Result], slows: list[Result] | None = None) -> LoopSafetyRow:
+def _rows(
+    app: str, load: int, probes: list[Result], slows: list[Result] | None = None, idle: list[Result] | None = None
+) -> LoopSafetyRow:
+    """One row from its rounds; `idle`: the idle probes of the same rounds, in the same order."""
     return LoopSafetyRow(
         app=app,
         load=load,
@@ -136,6 +163,8 @@ def _rows(app: str, load: int, probes: list[Result], slows: list[Result] | None 
         p50_bound=any(p.lower_bound(0.50) for p in probes),
         p99_bound=any(p.lower_bound(0.99) for p in probes),
         slow_rps=median([s.rps for s in slows]) if slows else float("nan"),
+        round_p99_ratios=[p.p99_ms / i.p99_ms for p, i in zip(probes, idle or [], strict=False) if i.p99_ms],
+        round_efficiencies=[efficiency(s.rps, load) for s in slows or []],
     )
 
 
@@ -168,7 +197,7 @@ def loop_safety(ctx: Context) -> list[LoopSafetyRow]:
             naive_rows.append(_rows("naive", n, [probe], [slow]))
     return [
         _rows("template", 0, idle),
-        *(_rows("template", n, *loaded[n]) for n in options.concurrency),
+        *(_rows("template", n, *loaded[n], idle=idle) for n in options.concurrency),
         _rows("naive", 0, naive_idle),
         *naive_rows,
     ]
@@ -179,16 +208,21 @@ def loop_safety(ctx: Context) -> list[LoopSafetyRow]:
 
 @dataclass
 class Comparison:
-    """The same endpoint measured on two servers in alternating rounds."""
+    """The same endpoint measured on two servers, round by round (`compare`)."""
 
     label: str
     a: list[Result] = field(default_factory=list)
     b: list[Result] = field(default_factory=list)
 
     @property
+    def round_ratios(self) -> list[float]:
+        """A's req/s over B's in each round, the pair measured back to back."""
+        return [a.rps / b.rps for a, b in zip(self.a, self.b, strict=True) if b.rps]
+
+    @property
     def ratio(self) -> float:
-        """Median over the rounds of A's req/s over B's, each pair measured back to back."""
-        return median([a.rps / b.rps for a, b in zip(self.a, self.b, strict=True) if b.rps])
+        """The median of the rounds' ratios."""
+        return median(self.round_ratios)
 
     @staticmethod
     def rps(results: list[Result]) -> float:
@@ -199,15 +233,28 @@ class Comparison:
         return median([r.p99_ms for r in results])
 
 
-def _alternate(
+def compare(
     ctx: Context, a: Server, b: Server, path: str, label: str, rounds: int, duration: float | None = None
 ) -> Comparison:
+    """`path` on servers A and B, `rounds` times: both at once when they share a CPU, else in turn."""
     comparison = Comparison(label)
     group = [Group(label, path, connections=ctx.options.connections)]
-    runs: list[tuple[Server, list[Result]]] = [(a, comparison.a), (b, comparison.b)]
+    duration = duration or ctx.options.duration
     for index in range(rounds):
-        for server, results in runs if index % 2 == 0 else runs[::-1]:
-            results.append(ctx.measure(server, group, duration=duration)[label])
+        if ctx.shared_cpu is not None:
+            # One load generator each, swapped every round so that neither server keeps the faster one.
+            generators = (ctx.load, ctx.prober) if index % 2 == 0 else (ctx.prober, ctx.load)
+            for server, generator in zip((a, b), generators, strict=True):
+                generator.start(server.port, group, duration=duration)
+            comparison.a.append(generators[0].results()[label])
+            comparison.b.append(generators[1].results()[label])
+        else:
+            runs: list[tuple[Server, list[Result]]] = [(a, comparison.a), (b, comparison.b)]
+            for server, results in runs if index % 2 == 0 else runs[::-1]:
+                results.append(ctx.load.measure(server.port, group, duration=duration)[label])
+    for server, results in ((a, comparison.a), (b, comparison.b)):
+        if failed := sum(result.errors for result in results):
+            ctx.errors.append(f"{server.name} {label}: {failed} failed requests")
     return comparison
 
 
@@ -237,7 +284,8 @@ LIST_PATH = "/items?limit=20&offset=0"
 
 def throughput(ctx: Context) -> list[Comparison]:
     """req/s and p99 of the same endpoints on the template and on the naive app, side by side."""
-    with ctx.servers(ctx.spec(TEMPLATE, "template-throughput"), ctx.spec(NAIVE, "naive-throughput")) as servers:
+    specs = ctx.spec(TEMPLATE, "template-throughput"), ctx.spec(NAIVE, "naive-throughput")
+    with ctx.servers(*specs, shared_cpu=True) as servers:
         template, naive = servers
         endpoints = [("GET /health/live", PROBE_PATH)]
         if project.ITEMS:
@@ -247,7 +295,7 @@ def throughput(ctx: Context) -> list[Comparison]:
         paths = [path for _, path in endpoints]
         _warm_up(ctx, template, paths, connections=8)
         _warm_up(ctx, naive, paths, connections=8)
-        return [_alternate(ctx, template, naive, path, label, ctx.options.rounds) for label, path in endpoints]
+        return [compare(ctx, template, naive, path, label, ctx.options.rounds) for label, path in endpoints]
 
 
 # 3. Watchdog cost ----------------------------------------------------------------------
@@ -260,11 +308,12 @@ def watchdog_cost(ctx: Context) -> Comparison:
     with ctx.servers(
         ctx.spec(TEMPLATE, "template-watchdog-on", WATCHDOG_ENABLED="true"),
         ctx.spec(TEMPLATE, "template-watchdog-off", WATCHDOG_ENABLED="false"),
+        shared_cpu=True,
     ) as servers:
         on, off = servers
         _warm_up(ctx, on, [path], connections=8)
         _warm_up(ctx, off, [path], connections=8)
-        return _alternate(ctx, on, off, path, label, ctx.options.watchdog_rounds, ctx.options.duration / 2)
+        return compare(ctx, on, off, path, label, ctx.options.watchdog_rounds, ctx.options.duration / 2)
 
 
 def run_all(ctx: Context, progress: Callable[[str], None]) -> tuple[list[LoopSafetyRow], list[Comparison], Comparison]:
