@@ -42,8 +42,8 @@ COMPARE_ON_SHARED_CPU = True
 {%- else %}
 
 # The servers of a comparison run in alternating rounds, each with the machine to itself:
-# a request here hops between threads (the event loop, a worker, the fan-out pool), and on
-# a CPU shared with another server every hop would also wait for that server's turn, which
+# a request here hops between threads (from the event loop to a worker and back), and on a
+# CPU shared with another server every hop would also wait for that server's turn, which
 # measures the sharing rather than the server.
 COMPARE_ON_SHARED_CPU = False
 {%- endif %}

@@ -2,9 +2,10 @@
 
 Absolute numbers on a shared machine drift by a quarter from one moment to the next, so
 every comparison is made inside one run, and the figures reported are medians over
-rounds. The two servers of a comparison are loaded at the same time, sharing one CPU
-(`placement.py`: they then see the same machine at every instant); where CPUs cannot be
-assigned, rounds alternate between them instead (A B B A A B ...: a steady drift cancels out).
+rounds. On the async stack the two servers of a comparison are loaded at the same time,
+sharing one CPU (`placement.py`: they then see the same machine at every instant); on the
+sync stack, or where CPUs cannot be assigned, rounds alternate between them instead
+(A B B A A B ...: a steady drift cancels out).
 """
 
 from __future__ import annotations
@@ -216,7 +217,7 @@ class Comparison:
 
     @property
     def round_ratios(self) -> list[float]:
-        """A's req/s over B's in each round, the pair measured back to back."""
+        """A's req/s over B's in each round, the two measured at once or back to back."""
         return [a.rps / b.rps for a, b in zip(self.a, self.b, strict=True) if b.rps]
 
     @property
