@@ -11,10 +11,10 @@ from .placement import Placement
 from .scenarios import PROBE_PATH, Comparison, LoopSafetyRow, Options
 
 PROBE_FACTOR = 2.0  # probe p99 under load, at most this many times its idle p99
-# The probe target applies at N=16: a blocked loop shows there by orders of magnitude. At N=64
-# the slow endpoint's own work (hundreds of upstream calls a second) keeps the loop busy enough
-# that a sub-millisecond p99 queues behind it: printed for information, not judged.
-PROBE_TARGET_LOAD = 16
+# The loads at which the probe target is judged. The sync stack's applies at N=16 only: at
+# N=64 its 64 threads take the GIL in turn with the loop, and the figure is printed for
+# information.
+PROBE_TARGET_LOADS = {"async": (16, 64), "sync": (16,)}
 EFFICIENCY_TARGET = {"async": 0.95, "sync": 0.90}  # at the highest load
 DB_READ_TARGET = 1.25  # template req/s over naive req/s, item read
 WATCHDOG_TARGET = 0.97  # watchdog on over watchdog off, req/s
@@ -127,11 +127,10 @@ def targets(
     idle = _idle(rows, "template")
     template = {row.load: row for row in rows if row.app == "template" and row.load}
     found: list[Target] = []
-    if PROBE_TARGET_LOAD in template:
-        factor = template[PROBE_TARGET_LOAD].probe_p99_ms / idle.probe_p99_ms
-        name = f"probe p99 at N={PROBE_TARGET_LOAD} <= {PROBE_FACTOR:g}x idle"
-        rounds = template[PROBE_TARGET_LOAD].round_p99_ratios
-        found.append(Target(name, factor, PROBE_FACTOR, False, f"{factor:.2f}x", rounds))
+    for load in (load for load in PROBE_TARGET_LOADS[stack] if load in template):
+        factor = template[load].probe_p99_ms / idle.probe_p99_ms
+        name = f"probe p99 at N={load} <= {PROBE_FACTOR:g}x idle"
+        found.append(Target(name, factor, PROBE_FACTOR, False, f"{factor:.2f}x", template[load].round_p99_ratios))
     top = max(options.concurrency)
     efficiency = template[top].efficiency
     limit = EFFICIENCY_TARGET[stack]
