@@ -76,4 +76,4 @@ def test_quick_bench_runs_and_reports(
     assert re.search(r"probe p99 loaded/idle [\d.]+x@16 [\d.]+x@64", summary[0]), summary[0]
     assert re.search(r"slow efficiency [\d.]+@16 \(naive [\d.]+\) [\d.]+@64 \(naive [\d.]+\)", summary[0]), summary[0]
     assert re.search(r"watchdog on/off [\d.]+x", summary[0]), summary[0]
-    assert re.search(r"targets \d+/\d+ (PASS|FAIL)$", summary[0]), summary[0]
+    assert re.search(r"targets \d+/\d+ passed: (PASS|FAIL)$", summary[0]), summary[0]

@@ -1,14 +1,16 @@
-"""Which CPUs run what: two servers compared share one CPU, at the same time.
+"""Which CPUs run what: the bench's own processes keep off the first CPU, where the servers
+of an async comparison run at the same time.
 
 On a shared machine the speed of a CPU drifts by a quarter within seconds (other
 tenants, the host), so two servers measured one after the other are measured on two
 different machines: the ratio of two identical servers moved by 9% from one round to the
 next here. Two servers loaded *at once on the same CPU* see the same machine at every
-instant. The kernel shares that CPU fairly between them (each server is its own session,
-so its own scheduling group whatever its number of threads), so the ratio of their
-throughputs is the inverse ratio of what a request costs each: the same two identical
-servers then agreed within 0.7%. The load generators, PostgreSQL and the other embedded
-services run on the remaining CPUs, so the servers compared only compete with each other.
+instant. The kernel shares that CPU fairly between them (an async server has one busy
+thread, its event loop), so the ratio of their throughputs is the inverse ratio of what a
+request costs each: the same two identical servers then had a standard deviation of 0.7%
+over 2 s rounds. The load generators, PostgreSQL and the other embedded services run on
+the remaining CPUs, so the servers compared only compete with each other. (The sync stack
+does not share: `project.COMPARE_ON_SHARED_CPU`.)
 
 This needs Linux (CPU affinity) and at least two CPUs; elsewhere `detect` returns None and
 the bench alternates rounds between the servers instead.
@@ -43,7 +45,13 @@ class Placement:
 
     @staticmethod
     def pin(pid: int, cpus: frozenset[int]) -> None:
-        """Every thread of process `pid` runs on `cpus` (threads and processes it starts later inherit it)."""
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(ProcessLookupError):  # a thread that just ended
-                os.sched_setaffinity(int(task), cpus)
+        """Every thread of process `pid` runs on `cpus`; threads and processes it starts later inherit it.
+
+        Processes it started before (the process pool's workers, idle here) keep the tools' CPUs.
+        """
+        pinned: set[str] = set()
+        while tasks := set(os.listdir(f"/proc/{pid}/task")) - pinned:  # again, for threads started meanwhile
+            for task in tasks:
+                with contextlib.suppress(ProcessLookupError):  # a thread that just ended
+                    os.sched_setaffinity(int(task), cpus)
+            pinned |= tasks

@@ -32,8 +32,11 @@ class Target:
     @property
     def line(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
-        spread = f" (rounds {_number(min(self.rounds), self.shown)} to {_number(max(self.rounds), self.shown)})"
-        return f"{verdict}  {self.name}: {self.shown}{spread if len(self.rounds) > 1 else ''}"
+        rounds = [value for value in self.rounds if not math.isnan(value)]
+        spread = ""
+        if len(rounds) > 1:
+            spread = f" (rounds {_number(min(rounds), self.shown)} to {_number(max(rounds), self.shown)})"
+        return f"{verdict}  {self.name}: {self.shown}{spread}"
 
     @property
     def passed(self) -> bool:
@@ -160,7 +163,7 @@ def summary(
     ]
     passed = sum(target.passed for target in found)
     verdict = "PASS" if passed == len(found) else "FAIL"
-    return f"summary ({project.STACK}): " + " | ".join(parts) + f" | targets {passed}/{len(found)} {verdict}"
+    return f"summary ({project.STACK}): " + " | ".join(parts) + f" | targets {passed}/{len(found)} passed: {verdict}"
 
 
 def render(
@@ -187,8 +190,8 @@ def render(
     out += watchdog_table(watchdog)
     quick = "  [--quick: too short to judge them]" if options.quick else ""
     out += ["", f"Targets ({project.STACK} stack){quick}"]
-    if options.rounds > 1:
-        out += ["  (each target judges the median of its rounds; single rounds strayed as far as the range shown)"]
+    if any(len(target.rounds) > 1 for target in found):
+        out += ["  (each figure is judged from the medians over the rounds; in brackets, the range of single rounds)"]
     out += [f"  {t.line}" for t in found]
     out += ["", summary(rows, comparisons, watchdog, found)]
     return "\n".join(out)

@@ -164,7 +164,7 @@ def _rows(
         p50_bound=any(p.lower_bound(0.50) for p in probes),
         p99_bound=any(p.lower_bound(0.99) for p in probes),
         slow_rps=median([s.rps for s in slows]) if slows else float("nan"),
-        round_p99_ratios=[p.p99_ms / i.p99_ms for p, i in zip(probes, idle or [], strict=False) if i.p99_ms],
+        round_p99_ratios=[p.p99_ms / i.p99_ms for p, i in zip(probes, idle, strict=True) if i.p99_ms] if idle else [],
         round_efficiencies=[efficiency(s.rps, load) for s in slows or []],
     )
 
@@ -243,7 +243,8 @@ def compare(
     duration = duration or ctx.options.duration
     for index in range(rounds):
         if ctx.shared_cpu is not None:
-            # One load generator each, swapped every round so that neither server keeps the faster one.
+            # One load generator each, swapped every round so that neither server keeps the faster one
+            # (with an odd number of rounds, A has the first one once more).
             generators = (ctx.load, ctx.prober) if index % 2 == 0 else (ctx.prober, ctx.load)
             for server, generator in zip((a, b), generators, strict=True):
                 generator.start(server.port, group, duration=duration)

@@ -73,7 +73,7 @@ class ItemPage(BaseModel):
 def page_of(rows: Sequence[Mapping[str, Any]], limit: int, offset: int) -> ItemPage:
     """The page from the list query's rows: each row is an item plus `total`; past the last
     item the query still returns one row, all NULL but `total`."""
-    items = [Item(**row) for row in rows if row["id"] is not None]
+    items = [Item(**{name: row[name] for name in Item.model_fields}) for row in rows if row["id"] is not None]
     return ItemPage(items=items, limit=limit, offset=offset, total=rows[0]["total"])
 
 

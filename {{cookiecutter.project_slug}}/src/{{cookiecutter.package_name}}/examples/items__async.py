@@ -32,7 +32,7 @@ router = APIRouter(prefix="/items", tags=["items"])
 PAGE = (
     "SELECT t.total, p.id, p.name, p.description, p.price_cents, p.created_at"
     " FROM (SELECT count(*) AS total FROM items) AS t"
-    " LEFT JOIN LATERAL (SELECT id, name, description, price_cents, created_at FROM items"
+    " LEFT JOIN (SELECT id, name, description, price_cents, created_at FROM items"
     " ORDER BY id LIMIT $1 OFFSET $2) AS p ON true"
     " ORDER BY p.id"
 )

@@ -39,7 +39,7 @@ router = APIRouter(prefix="/items", tags=["items"])
 PAGE = (
     "SELECT t.total, p.id, p.name, p.description, p.price_cents, p.created_at"
     " FROM (SELECT count(*) AS total FROM items) AS t"
-    " LEFT JOIN LATERAL (SELECT id, name, description, price_cents, created_at FROM items"
+    " LEFT JOIN (SELECT id, name, description, price_cents, created_at FROM items"
     " ORDER BY id LIMIT %s OFFSET %s) AS p ON true"
     " ORDER BY p.id"
 )
