@@ -308,7 +308,9 @@ class Round:
         return self.worst_probe >= MAX_PROBE_MS or self.watchdog["worst_lag_ms"] >= MAX_LAG_MS
 
     def __str__(self) -> str:
-        p99 = statistics.quantiles(self.latencies, n=100)[98] if len(self.latencies) >= 2 else self.worst_probe
+        p99 = self.worst_probe
+        if len(self.latencies) >= 2:  # "inclusive": a p99 never above the largest sample
+            p99 = statistics.quantiles(self.latencies, n=100, method="inclusive")[98]
         answers = ", ".join(f"{kind}: {count}" for kind, count in sorted(self.load.answers.items()))
         return (
             f"loop lag under load ({self.label}): watchdog worst {self.watchdog['worst_lag_ms']:.1f} ms over "
