@@ -154,8 +154,22 @@ def rendered_answers() -> dict[str, str]:
     }
 
 
+def next_steps(project: Path) -> str:
+    """What to type after the bake. Printing is no side effect: `cruft update` may re-run this."""
+    return (
+        f"\nCreated {project}\n"
+        "Next (Python 3.11+ and make are all it needs; uv is installed into .tools/ if missing):\n"
+        f"  cd {project}\n"
+        "  make test    # installs the dependencies (writes uv.lock: commit it), then runs the suite\n"
+        "  make run     # serves on http://127.0.0.1:8000 (docs at /docs)\n"
+        "  make help    # every target\n"
+    )
+
+
 def main() -> int:
-    prune(Path.cwd(), rendered_answers())
+    project = Path.cwd()
+    prune(project, rendered_answers())
+    print(next_steps(project))
     return 0
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
 
@@ -270,10 +271,30 @@ def rendered_answers() -> dict[str, str]:
     }
 
 
+def retry_hint(message: str, template: str, repo_dir: str) -> str:
+    """How to bake again without retyping every answer (cookiecutter saved them before this hook ran).
+
+    Every message starts with the name of the option it is about.
+    """
+    option = message.split(maxsplit=1)[0]
+    # cookiecutter names the file after the template's directory. A relative one (`cookiecutter .`)
+    # is relative to where the user ran it, which is $PWD: this hook runs in the new project.
+    directory = os.path.normpath(os.path.join(os.environ.get("PWD", ""), repo_dir))
+    replay = f"~/.cookiecutter_replay/{os.path.basename(directory)}.json"
+    return (
+        f"To retry with the same answers: correct {option} in {replay} and run "
+        f"`cookiecutter --replay-file {replay} {template}`, or give it on the command line: "
+        f"`cookiecutter {template} {option}=...`"
+    )
+
+
 def main() -> int:
     errors = validate(rendered_answers())
     if errors:
         print(f"ERROR: {errors[0]}", file=sys.stderr)
+        template = json.loads(r'''{{ cookiecutter._template | tojson }}''')
+        repo_dir = json.loads(r'''{{ cookiecutter._repo_dir | tojson }}''')
+        print(retry_hint(errors[0], template, repo_dir), file=sys.stderr)
         return 1
     return 0
 

@@ -262,9 +262,14 @@ TRICKY_TEXT = [
 ]
 
 
+TEMPLATE = "gh:example/loopsafe"
+REPO_DIR = "/home/user/.cookiecutters/loopsafe"
+
+
 def render_hook(name: str, answers: dict[str, str], tmp_path: Path) -> ModuleType:
     """Render hooks/<name>.py the way cookiecutter does and import the result."""
-    context: dict[str, Any] = {"cookiecutter": answers}
+    # The two private names cookiecutter adds: what the user named the template, and where it was checked out.
+    context: dict[str, Any] = {"cookiecutter": {"_template": TEMPLATE, "_repo_dir": REPO_DIR, **answers}}
     source = (HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
     rendered = create_env_with_context(context).from_string(source).render(**context)
     path = tmp_path / f"rendered_{name}.py"
@@ -289,9 +294,27 @@ def test_rendered_pre_gen_hook_reads_back_every_answer(text: str, tmp_path: Path
 def test_rendered_pre_gen_hook_rejects_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     module = render_hook("pre_gen_project", valid_answers(package_name="asyncio", version="one"), tmp_path)
     assert module.main() == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert err.startswith("ERROR: package_name 'asyncio'")
+    error, hint = capsys.readouterr().err.splitlines()
+    assert error.startswith("ERROR: package_name 'asyncio'")
+    # The answers were saved before the hook ran: the hint says how to reuse them.
+    replay = "~/.cookiecutter_replay/loopsafe.json"
+    assert f"correct package_name in {replay}" in hint
+    assert f"`cookiecutter --replay-file {replay} {TEMPLATE}`" in hint
+    assert f"`cookiecutter {TEMPLATE} package_name=...`" in hint
+
+
+def test_every_error_message_starts_with_its_option() -> None:
+    """retry_hint names the option from the message's first word."""
+    answers = valid_answers(
+        project_name=" ", project_slug="ab", package_name="json", description="", author_name="\n",
+        author_email="x", version="one", stack="fast", use_postgres="maybe", use_s3="y", use_http_client="1",
+        use_local_files="?", include_examples="N",
+    )  # fmt: skip
+    options = [message.split(maxsplit=1)[0] for message in pre.validate(answers)]
+    assert options == [
+        "project_name", "project_slug", "package_name", "description", "author_name", "author_email", "version",
+        "stack", "use_postgres", "use_http_client", "use_local_files", "include_examples",
+    ]  # fmt: skip
 
 
 def test_rendered_pre_gen_hook_accepts_valid_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

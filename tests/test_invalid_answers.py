@@ -43,6 +43,9 @@ def test_invalid_answer_stops_the_bake(answer: str, message: str, tmp_path: Path
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ") and "hook" not in line]
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith(f"ERROR: {message}"), errors[0]
+    option = answer.split("=", 1)[0]
+    assert f"To retry with the same answers: correct {option} in ~/.cookiecutter_replay/" in result.stderr
+    assert f"{option}=...`" in result.stderr
     assert list(output.iterdir()) == []
 
 
@@ -79,3 +82,7 @@ def test_valid_answers_bake(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert [path.name for path in output.iterdir()] == ["good-one"]
     assert (output / "good-one" / "src" / "good_one" / "app.py").is_file()
+    # The post-generation hook says where the project is and what to type next.
+    assert f"Created {output / 'good-one'}" in result.stdout
+    assert f"cd {output / 'good-one'}" in result.stdout
+    assert "make test" in result.stdout
