@@ -16,6 +16,7 @@ import keyword
 import os
 import re
 import sys
+from pathlib import Path
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 EMAIL_RE = re.compile(r"^[^@\s\"'<>]+@[^@\s\"'<>]+$")
@@ -279,8 +280,8 @@ def retry_hint(message: str, template: str, repo_dir: str) -> str:
     option = message.split(maxsplit=1)[0]
     # cookiecutter names the file after the template's directory. A relative one (`cookiecutter .`)
     # is relative to where the user ran it, which is $PWD: this hook runs in the new project.
-    directory = os.path.normpath(os.path.join(os.environ.get("PWD", ""), repo_dir))
-    replay = f"~/.cookiecutter_replay/{os.path.basename(directory)}.json"
+    directory = Path(os.path.normpath(Path(os.environ.get("PWD", ""), repo_dir)))
+    replay = f"~/.cookiecutter_replay/{directory.name}.json"
     return (
         f"To retry with the same answers: correct {option} in {replay} and run "
         f"`cookiecutter --replay-file {replay} {template}`, or give it on the command line: "

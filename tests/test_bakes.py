@@ -12,6 +12,7 @@ that); the list stays short because each slow check installs and tests a whole p
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from packaging.version import Version
 
 from tests.bake import assert_success, bake, default_answers, load_hook, run_in, tail
 from tests.conftest import TIMING
@@ -526,3 +529,155 @@ def test_bake_passes_its_own_tests(answers: dict[str, str], tmp_path: Path, reco
     assert_success(result)
     assert summary, f"no pytest summary in the output of make test:\n{tail(result.stdout)}"
     shutil.rmtree(project / ".venv", ignore_errors=True)
+
+
+# --- the first hour: what a new user types and reads ----------------------------------------
+
+BARE_UV = re.compile(r"^\s*uv |`uv ")
+
+
+def test_readme_never_asks_for_bare_uv(baked: Bake) -> None:
+    """uv may not be on the user's PATH (the Makefile bootstraps it into .tools/): every command goes through make."""
+    lines = (baked.path / "README.md").read_text(encoding="utf-8").splitlines()
+    offending = [f"README.md:{number}: {line}" for number, line in enumerate(lines, 1) if BARE_UV.search(line)]
+    assert not offending, "\n".join(offending)
+
+
+def test_make_help_prints_real_values(baked: Bake) -> None:
+    result = run_in(baked.path, "make", "help", timeout=60)
+    assert_success(result)
+    assert "Serve on 127.0.0.1:8000" in result.stdout
+    assert "HOST=127.0.0.1 PORT=8000" in result.stdout
+    assert "$(" not in result.stdout
+    for target in ("install", "run", "test", "lint", "fmt", "hooks"):
+        assert f"make {target} " in result.stdout, target
+    assert ("make revision " in result.stdout) == baked.on("use_postgres")
+
+
+def test_uv_lock_is_part_of_the_project(baked: Bake) -> None:
+    ignored = (baked.path / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "uv.lock" not in ignored
+    assert "COPY pyproject.toml uv.lock" in (baked.path / "Dockerfile").read_text(encoding="utf-8")
+
+
+def claimed_pythons(baked: Bake) -> list[str]:
+    prefix = "Programming Language :: Python :: 3."
+    minors = sorted(
+        int(c.removeprefix(prefix)) for c in baked.pyproject()["project"]["classifiers"] if c.startswith(prefix)
+    )
+    return [f"3.{minor}" for minor in minors]
+
+
+def test_claimed_pythons_start_at_requires_python(baked: Bake) -> None:
+    project = baked.pyproject()["project"]
+    claimed = claimed_pythons(baked)
+    assert project["requires-python"] == f">={claimed[0]}"
+    assert claimed == [f"3.{minor}" for minor in range(11, 11 + len(claimed))], "no gaps in the claimed versions"
+
+
+def test_generated_ci_tests_the_oldest_and_newest_python_from_the_lock(baked: Bake) -> None:
+    if baked.answers["ci"] != "github":
+        pytest.skip("ci=none: no workflow")
+    workflow = yaml.safe_load((baked.path / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    job = workflow["jobs"]["check"]
+    claimed = claimed_pythons(baked)
+    assert job["strategy"]["matrix"]["python-version"] == [claimed[0], claimed[-1]]
+    assert job["env"]["UV_LOCKED"] == "1"
+    setup_uv = next(step for step in job["steps"] if step.get("uses", "").startswith("astral-sh/setup-uv@"))
+    assert setup_uv["with"]["cache-dependency-glob"] == "uv.lock"
+    assert setup_uv["with"]["python-version"] == "${{ matrix.python-version }}"
+
+
+# --- slow: the Pythons and the lower bounds the project claims --------------------------------
+
+OLDEST_PYTHON = Path("/usr/bin/python3.11")  # Debian 12's system Python: 3.11.2
+
+
+def python_version(python: Path) -> str:
+    result = subprocess.run([str(python), "-c", "import platform; print(platform.python_version())"],
+                            capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["async", "sync"])
+def test_default_bake_passes_its_tests_on_the_oldest_python(
+    stack: str, tmp_path: Path, record_property: RecordProperty
+) -> None:
+    """Python 3.11.0-3.11.3 differ from later 3.11s (an exception raised in `except*` is wrapped in a new
+    group): requires-python admits them, so a whole default bake's suite runs on Debian 12's 3.11.2."""
+    if not OLDEST_PYTHON.exists():
+        pytest.skip(f"{OLDEST_PYTHON} is not on this machine")
+    project = bake(tmp_path, stack=stack)
+    start = time.perf_counter()
+    result = run_in(project, "make", "test", timeout=TEST_TIMEOUT, env={"UV_PYTHON": str(OLDEST_PYTHON)})
+    record_property(
+        TIMING, f"{stack} on {python_version(OLDEST_PYTHON)}: make test {time.perf_counter() - start:.0f} s"
+    )
+    assert_success(result)
+    assert python_version(project / ".venv" / "bin" / "python") == python_version(OLDEST_PYTHON)
+    shutil.rmtree(project / ".venv", ignore_errors=True)
+
+
+def release(version: str) -> tuple[int, ...]:
+    parts = [int(part) for part in Version(version).release]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def floors(baked: Bake) -> dict[str, str]:
+    """Every direct dependency with a `>=` floor (runtime and dev group), by normalised name."""
+    pyproject = baked.pyproject()
+    requirements = [*pyproject["project"]["dependencies"], *pyproject["dependency-groups"]["dev"]]
+    found = {}
+    for requirement in requirements:
+        match = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*>=\s*([^,;\s]+)", requirement)
+        assert match, f"{requirement!r} has no >= floor"
+        found[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(3)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["async", "sync"])
+def test_declared_lower_bounds_are_true(stack: str, tmp_path: Path, record_property: RecordProperty) -> None:
+    """With every direct dependency at its declared floor (uv's lowest-direct resolution), the bake's
+    suite passes: a floor that is too low would fail here before it fails a user."""
+    project = bake(tmp_path, stack=stack)
+    start = time.perf_counter()
+    result = run_in(project, "make", "test", timeout=TEST_TIMEOUT, env={"UV_RESOLUTION": "lowest-direct"})
+    record_property(TIMING, f"{stack} lowest-direct: make test {time.perf_counter() - start:.0f} s")
+    assert_success(result)
+    listed = run_in(project, "uv", "pip", "list", "--format", "json", timeout=120)
+    assert_success(listed)
+    installed = {re.sub(r"[-_.]+", "-", item["name"]).lower(): item["version"] for item in json.loads(listed.stdout)}
+    wrong = {
+        name: f"declared >={floor}, installed {installed.get(name)}"
+        for name, floor in floors(Bake(project, full_answers({"stack": stack}, project))).items()
+        if name not in installed or release(installed[name]) != release(floor)
+    }
+    assert not wrong, f"lowest-direct did not install the floors: {wrong}"
+    shutil.rmtree(project / ".venv", ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_make_revision_writes_the_next_numbered_migration(installed_bake: Callable[..., Path]) -> None:
+    project = installed_bake()
+    versions = project / "src" / next((project / "src").iterdir()).name / "migrations" / "versions"
+    assert (project / "uv.lock").is_file(), "make install did not write uv.lock"
+    try:
+        assert_success(run_in(project, "make", "revision", "m=add orders", timeout=300))
+        created = versions / "0002_add_orders.py"
+        assert created.is_file(), sorted(path.name for path in versions.iterdir())
+        text = created.read_text(encoding="utf-8")
+        assert 'revision: str = "0002"' in text
+        assert 'down_revision: str | Sequence[str] | None = "0001"' in text
+        # A fresh revision passes the project's lint as it is.
+        for command in (("ruff", "check", str(created)), ("ruff", "format", "--check", str(created)), ("mypy",)):
+            assert_success(run_in(project, "uv", "run", *command, timeout=300))
+        refused = run_in(project, "make", "revision", timeout=120)
+        assert refused.returncode != 0
+        assert 'usage: make revision m="add orders"' in refused.stdout
+    finally:
+        for path in versions.glob("0002_*.py"):
+            path.unlink()
