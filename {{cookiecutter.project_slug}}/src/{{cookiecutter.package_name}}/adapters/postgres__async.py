@@ -33,6 +33,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from ..concurrency import runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -89,6 +90,7 @@ async def check_database(pool: asyncpg.Pool) -> None:
 
 @runs_on_loop
 async def get_database(request: Request) -> asyncpg.Pool:
+    waits_on("PostgreSQL")
     pool: asyncpg.Pool = request.state.db
     return pool
 

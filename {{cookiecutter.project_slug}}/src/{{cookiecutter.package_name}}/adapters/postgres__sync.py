@@ -36,6 +36,7 @@ from psycopg import Connection, OperationalError
 from psycopg_pool import ConnectionPool
 
 from ..concurrency import BlockingLane, run_blocking, runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 Pool = ConnectionPool[Connection]
@@ -95,6 +96,7 @@ async def check_database(pool: Pool) -> None:
 
 @runs_on_loop
 async def get_database(request: Request) -> Pool:
+    waits_on("PostgreSQL")
     pool: Pool = request.state.db
     return pool
 
