@@ -68,7 +68,7 @@ def attempt_timeouts(deadline: float, attempts: int, connect: float) -> tuple[fl
     For the clients whose calls run in worker threads (or that retry on their own): sized
     so, a call that gets no answer gives its thread or connection back by the deadline.
     """
-    connect = min(connect, deadline / (2 * attempts))
+    connect = min(connect, deadline / (4 * attempts))
     return connect, deadline / attempts - connect
 
 
