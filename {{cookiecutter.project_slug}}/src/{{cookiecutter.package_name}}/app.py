@@ -42,6 +42,7 @@ from .health import ReadinessCheck
 from .logs import configure_logging
 from .middleware import RequestIdMiddleware
 from .settings import Settings, get_settings
+from .slow_clients import BodyTimeoutMiddleware
 from .watchdog import LoopLagMonitor
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title=settings.app_name, version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(RequestDeadlineMiddleware, deadline=settings.request_deadline)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the id, a 504 of the deadline too
     add_error_handlers(app)
 {%- if cookiecutter.use_postgres == 'y' %}

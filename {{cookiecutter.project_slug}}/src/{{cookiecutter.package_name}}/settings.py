@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds a request may wait on PostgreSQL, S3 or the upstream before it gets a 504.",
     )
+    request_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may take to send a request body (from the request's start) before a 408.",
+    )
 {%- if cookiecutter.stack == 'sync' %}
 {%- if cookiecutter.use_postgres == 'y' %}
 
