@@ -19,25 +19,65 @@ endpoint alike:
   below the deadline; whatever it answers then is dropped.
 
 A response that has started (a streamed download) is left alone: its bytes are flowing.
+
+It costs a request a cancel scope and a context variable, plus one timer once it asks for
+a dependency: no task per request (a task group per request cost more than the rest of
+a small request). The timer is asyncio's (`call_later`), as uvicorn runs the app on asyncio.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-@dataclass
 class Budget:
-    """What one request waits on, and since when (the deadline's clock)."""
+    """One request's deadline: what it waits on, its timer, and the 504 sent when that fires."""
 
-    dependencies: list[str] = field(default_factory=list)
-    started: anyio.Event = field(default_factory=anyio.Event)
+    def __init__(self, deadline: float, retry_after: int, send: Send, scope: anyio.CancelScope) -> None:
+        self.deadline = deadline
+        self.retry_after = retry_after
+        self.dependencies: list[str] = []
+        self._send = send
+        self._scope = scope
+        self._timer: asyncio.TimerHandle | None = None
+        self.response_started = False
+        self.timed_out = False
+        self.answer: asyncio.Task[None] | None = None
+
+    def start(self, dependency: str) -> None:
+        if dependency not in self.dependencies:
+            self.dependencies.append(dependency)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.deadline, self._expire)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    async def send(self, message: Message) -> None:
+        """The app's `send`: passed on, until the deadline has answered instead."""
+        if self.timed_out:
+            return  # the client has its 504 already
+        if message["type"] == "http.response.start":
+            self.response_started = True
+        await self._send(message)
+
+    def _expire(self) -> None:
+        if self.response_started:
+            return  # a response is on its way: let it finish
+        self.timed_out = True
+        self._scope.cancel()  # the endpoint: at once on the loop; on the sync stack once its thread returns
+        self.answer = asyncio.get_running_loop().create_task(self._send_timeout())
+
+    async def _send_timeout(self) -> None:
+        for message in timeout_response(self.dependencies, self.deadline, self.retry_after):
+            await self._send(message)
 
 
 _budget: ContextVar[Budget | None] = ContextVar("request_budget", default=None)
@@ -49,11 +89,8 @@ def waits_on(dependency: str) -> None:
     Outside a request (the lifespan, a script, a test that calls an adapter) it does nothing.
     """
     budget = _budget.get()
-    if budget is None:
-        return
-    if dependency not in budget.dependencies:
-        budget.dependencies.append(dependency)
-    budget.started.set()
+    if budget is not None:
+        budget.start(dependency)
 
 
 def waited_on() -> list[str]:
@@ -101,39 +138,13 @@ class RequestDeadlineMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        budget = Budget()
-        token = _budget.set(budget)  # the app's task below starts with a copy of this context
-        response_started = False
-        timed_out = False
-        error: Exception | None = None
-
-        async def send_unless_timed_out(message: Message) -> None:
-            nonlocal response_started
-            if timed_out:
-                return  # the client has its 504 already
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
-        async def run_app() -> None:
-            nonlocal error
+        with anyio.CancelScope() as cancel_scope:
+            budget = Budget(self.deadline, self.retry_after, send, cancel_scope)
+            token = _budget.set(budget)
             try:
-                await self.app(scope, receive, send_unless_timed_out)
-            except Exception as exc:  # noqa: BLE001  # raised below as it was, not in an ExceptionGroup
-                error = exc
-            tg.cancel_scope.cancel()  # the response is complete: stop the clock
-
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(run_app)
-                await budget.started.wait()
-                await anyio.sleep(self.deadline)
-                if not response_started:  # else the task group waits for the rest of the response
-                    timed_out = True
-                    for message in timeout_response(budget.dependencies, self.deadline, self.retry_after):
-                        await send(message)
-                    tg.cancel_scope.cancel()  # the app: at once on the loop; on the sync stack once its thread returns
-        finally:
-            _budget.reset(token)
-        if error is not None:
-            raise error
+                await self.app(scope, receive, budget.send)
+            finally:
+                budget.stop()
+                _budget.reset(token)
+        if budget.answer is not None:
+            await budget.answer
