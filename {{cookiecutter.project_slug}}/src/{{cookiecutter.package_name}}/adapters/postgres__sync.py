@@ -17,7 +17,9 @@ Waits are bounded: `db_connect_timeout` for connecting and for a checkout from t
 `db_command_timeout` as the server-side `statement_timeout`. psycopg has no client-side
 query timeout, and a statement timeout cannot fire on a server that is gone: TCP
 keepalives end a wait on a vanished server or network in about 25 s, not the system's
-default of hours, so a lost connection does not pin a worker thread for good.
+default of hours, so a lost connection does not pin a worker thread for good. A server that
+is up but frozen still has its kernel answer the probes: a thread in a query then waits
+until the server answers again. The request deadline (deadline.py) answers its client anyway.
 
 Opening and closing the pool block (they connect, and join the pool's worker threads), so
 the lifespan runs them through `run_blocking`; the readiness probe runs in its own lane so
