@@ -29,7 +29,6 @@ import argparse
 import os
 import signal
 import threading
-import time
 {%- endif %}
 from pathlib import Path
 {%- if with_any %}
@@ -131,14 +130,15 @@ def exit_reason(code: int) -> str:
     return f"exited with code {code}"
 
 
-def report_exits(interval: float = 1.0) -> None:
-    """Say in one line when an embedded server ends while the app still serves; never returns.
+def report_exits(interval: float = 1.0, stop: threading.Event | None = None) -> None:
+    """Say in one line when an embedded server ends while the app still serves; returns once `stop` is set.
 
     Polling also reaps the dead child, so no zombie keeps its pid (and PostgreSQL's lock
     file) looking alive to another `make run`.
     """
+    stop = stop or threading.Event()
     reported: set[int] = set()
-    while True:
+    while not stop.wait(interval):
         for child in running_children():
             code = child.process.poll()
             if code is not None and is_running(child) and child.process.pid not in reported:
@@ -148,7 +148,6 @@ def report_exits(interval: float = 1.0) -> None:
                     " restart `make run` to start it again",
                     flush=True,
                 )
-        time.sleep(interval)
 
 
 def main(argv: list[str] | None = None) -> None:
