@@ -33,6 +33,7 @@ from .adapters.s3 import check_s3, open_s3
 from .adapters.storage import check_storage, open_storage
 {%- endif %}
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
+from .deadline import RequestDeadlineMiddleware
 from .errors import add_error_handlers{% if cookiecutter.use_postgres == 'y' %}, add_unavailable_handler{% endif %}
 {%- if cookiecutter.include_examples == 'y' %}
 from .examples.routes import routers as example_routers
@@ -41,6 +42,7 @@ from .health import ReadinessCheck
 from .logs import configure_logging
 from .middleware import RequestIdMiddleware
 from .settings import Settings, get_settings
+from .slow_clients import BodyTimeoutMiddleware
 from .watchdog import LoopLagMonitor
 
 logger = logging.getLogger(__name__)
@@ -101,7 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app = FastAPI(title=settings.app_name, version=__version__, lifespan=lifespan)
     app.state.settings = settings
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestDeadlineMiddleware, deadline=settings.request_deadline)
+    app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the id, a 504 of the deadline too
     add_error_handlers(app)
 {%- if cookiecutter.use_postgres == 'y' %}
     add_unavailable_handler(app, "PostgreSQL", DATABASE_UNAVAILABLE)

@@ -28,6 +28,7 @@ import argparse
 {%- if with_any %}
 import os
 import signal
+import threading
 {%- endif %}
 from pathlib import Path
 {%- if with_any %}
@@ -39,7 +40,7 @@ import uvicorn
 {%- if with_any %}
 from dotenv import dotenv_values
 
-from .embedded import embedded_services
+from .embedded import embedded_services, is_running, running_children
 {%- endif %}
 {%- if with_postgres %}
 from .migrations import apply_migrations
@@ -120,6 +121,35 @@ def exit_on_sigterm() -> None:
     signal.signal(signal.SIGHUP, lambda signum, frame: signal.raise_signal(signal.SIGTERM))
 
 
+def exit_reason(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+def report_exits(interval: float = 1.0, stop: threading.Event | None = None) -> None:
+    """Say in one line when an embedded server ends while the app still serves; returns once `stop` is set.
+
+    Polling also reaps the dead child, so no zombie keeps its pid (and PostgreSQL's lock
+    file) looking alive to another `make run`.
+    """
+    stop = stop or threading.Event()
+    reported: set[int] = set()
+    while not stop.wait(interval):
+        for child in running_children():
+            code = child.process.poll()
+            if code is not None and is_running(child) and child.process.pid not in reported:
+                reported.add(child.process.pid)
+                print(
+                    f"embedded {child.name} (port {child.port}) {exit_reason(code)}: requests that need it fail;"
+                    " restart `make run` to start it again",
+                    flush=True,
+                )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     exit_on_sigterm()
@@ -152,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         if "DATABASE_URL" in urls:
             apply_migrations(urls["DATABASE_URL"])
 {%- endif %}
+        threading.Thread(target=report_exits, name="embedded-exits", daemon=True).start()
         serve(args)
 {%- else %}
 

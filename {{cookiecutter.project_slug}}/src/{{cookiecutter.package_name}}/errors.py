@@ -24,8 +24,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from .concurrency import runs_on_loop
+from .deadline import waited_on
 
 RETRY_AFTER_SECONDS = 1
+ANY_DEPENDENCY = "a service this request needs"
+"""Named by the handler of Python's ConnectionError and TimeoutError, whoever raised them:
+it names the dependencies the request asked for instead, when it knows them (deadline.py)."""
 
 
 def encodable(value: Any) -> Any:
@@ -56,9 +60,10 @@ def add_unavailable_handler(app: FastAPI, dependency: str, errors: tuple[type[Ex
     @runs_on_loop
     async def unavailable(request: Request, exc: Exception) -> JSONResponse:
         reason = f"{type(exc).__name__}: {exc}"[:300]
+        names = (" or ".join(waited_on()) or dependency) if dependency == ANY_DEPENDENCY else dependency
         return JSONResponse(
             status_code=503,
-            content={"detail": f"{dependency} is unavailable, try again later ({reason})"},
+            content={"detail": f"{names} is unavailable, try again later ({reason})"},
             headers={"retry-after": str(RETRY_AFTER_SECONDS)},
         )
 
@@ -69,4 +74,4 @@ def add_unavailable_handler(app: FastAPI, dependency: str, errors: tuple[type[Ex
 def add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, request_validation_error)
     # A refused connection and a wait past its timeout, whichever client raised them.
-    add_unavailable_handler(app, "a service this request needs", (ConnectionError, TimeoutError))
+    add_unavailable_handler(app, ANY_DEPENDENCY, (ConnectionError, TimeoutError))

@@ -55,8 +55,10 @@ class Settings(BaseSettings):
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=20, ge=1)
 {%- endif %}
-    db_connect_timeout: float = Field(default=5.0, gt=0)
-    db_command_timeout: float = Field(default=10.0, gt=0)
+    db_connect_timeout: float = Field(
+        default=2.0, gt=0, description="Connecting, and waiting for a pooled connection: below request_deadline."
+    )
+    db_command_timeout: float = Field(default=4.0, gt=0, description="One statement: below request_deadline.")
 {%- endif %}
 {%- if cookiecutter.use_http_client == 'y' %}
 
@@ -96,6 +98,18 @@ class Settings(BaseSettings):
     s3_create_bucket: bool = Field(default=False, description="Create the bucket at startup if it is missing.")
     s3_presign_expires: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
 {%- endif %}
+
+    # Deadlines (see README, "Capacity"): one bound on a request's waits for its dependencies.
+    request_deadline: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a request may wait on PostgreSQL, S3 or the upstream before it gets a 504.",
+    )
+    request_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client may take to send a request body (from the request's start) before a 408.",
+    )
 {%- if cookiecutter.stack == 'sync' %}
 {%- if cookiecutter.use_postgres == 'y' %}
 

@@ -31,6 +31,7 @@ import httpx
 from fastapi import Depends, Request
 
 from ..concurrency import run_blocking, runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 
@@ -156,6 +157,7 @@ async def check_upstream(client: httpx.AsyncClient) -> None:
 
 @runs_on_loop
 async def get_http_client(request: Request) -> httpx.AsyncClient:
+    waits_on("upstream")
     client: httpx.AsyncClient = request.state.http
     return client
 

@@ -47,6 +47,7 @@ from fastapi import Depends, Request
 from urllib3 import exceptions as urllib3_errors
 
 from ..concurrency import BlockingLane, run_blocking, runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 P = ParamSpec("P")
@@ -184,6 +185,7 @@ async def check_upstream(http: HttpClient) -> None:
 
 @runs_on_loop
 async def get_http_client(request: Request) -> HttpClient:
+    waits_on("upstream")
     http: HttpClient = request.state.http
     return http
 

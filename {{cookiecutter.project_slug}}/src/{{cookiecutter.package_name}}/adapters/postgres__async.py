@@ -8,7 +8,8 @@ sessions). The pool opens `db_pool_min_size` connections at start-up: an unreach
 database fails start-up with a clear error, unless that is 0.
 
 Every wait is bounded: `db_connect_timeout` per connection attempt, `db_command_timeout`
-per query (asyncpg then cancels the query on the server too).
+per query (asyncpg then cancels the query on the server too), and all of a request's waits,
+a checkout from the pool included, by the request deadline (deadline.py).
 
 Sessions never change state, so releasing a connection skips asyncpg's reset query
 (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): one round trip
@@ -33,6 +34,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from ..concurrency import runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 UNAVAILABLE: tuple[type[Exception], ...] = (
@@ -89,6 +91,7 @@ async def check_database(pool: asyncpg.Pool) -> None:
 
 @runs_on_loop
 async def get_database(request: Request) -> asyncpg.Pool:
+    waits_on("PostgreSQL")
     pool: asyncpg.Pool = request.state.db
     return pool
 

@@ -17,7 +17,9 @@ Waits are bounded: `db_connect_timeout` for connecting and for a checkout from t
 `db_command_timeout` as the server-side `statement_timeout`. psycopg has no client-side
 query timeout, and a statement timeout cannot fire on a server that is gone: TCP
 keepalives end a wait on a vanished server or network in about 25 s, not the system's
-default of hours, so a lost connection does not pin a worker thread for good.
+default of hours, so a lost connection does not pin a worker thread for good. A server that
+is up but frozen still has its kernel answer the probes: a thread in a query then waits
+until the server answers again. The request deadline (deadline.py) answers its client anyway.
 
 Opening and closing the pool block (they connect, and join the pool's worker threads), so
 the lifespan runs them through `run_blocking`; the readiness probe runs in its own lane so
@@ -36,6 +38,7 @@ from psycopg import Connection, OperationalError
 from psycopg_pool import ConnectionPool
 
 from ..concurrency import BlockingLane, run_blocking, runs_on_loop
+from ..deadline import waits_on
 from ..settings import Settings
 
 Pool = ConnectionPool[Connection]
@@ -95,6 +98,7 @@ async def check_database(pool: Pool) -> None:
 
 @runs_on_loop
 async def get_database(request: Request) -> Pool:
+    waits_on("PostgreSQL")
     pool: Pool = request.state.db
     return pool
 

@@ -15,9 +15,9 @@ loop, the test suite's blocking guard names it. One read is left on the loop: wi
 S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, botocore's credential chain runs when the
 client is made, and reads ~/.aws/credentials if there is one (once, at start-up).
 
-Every call is bounded by the client's connect and read timeouts and a few retries
-(botocore's defaults are 60 s each, times the retries): a slow store fails a request, it
-does not hold it for minutes. Custom endpoints (MinIO, moto) get path-style addressing,
+Every call is bounded by the client's connect and read timeouts and one retry, sized to
+end within `request_deadline` (botocore's defaults are 60 s each, times the retries): a
+slow store fails a request, it does not hold it for minutes. Custom endpoints (MinIO, moto) get path-style addressing,
 since `bucket.host` rarely resolves there, and SigV4 presigned URLs, which every S3 API
 accepts.
 """
@@ -41,11 +41,12 @@ from botocore.httpsession import get_cert_path
 from fastapi import Depends, Request
 
 from ..concurrency import run_blocking, runs_on_loop
+from ..deadline import attempt_timeouts, waits_on
 from ..settings import Settings
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
-MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT = 1.0
+MAX_ATTEMPTS = 2
+"""One retry; every attempt's connect and read timeouts fit in `request_deadline` (`attempt_timeouts`)."""
 MAX_POOL_CONNECTIONS = 50
 """Concurrent S3 calls per process (botocore's default, 10, queues requests early)."""
 
@@ -156,9 +157,10 @@ class PreparedTLSSession(AIOHTTPSession):  # type: ignore[misc]  # aiobotocore i
 
 
 def client_config(settings: Settings) -> AioConfig:
+    connect_timeout, read_timeout = attempt_timeouts(settings.request_deadline, MAX_ATTEMPTS, CONNECT_TIMEOUT)
     return AioConfig(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         max_pool_connections=MAX_POOL_CONNECTIONS,
         signature_version="s3v4",
@@ -196,6 +198,7 @@ async def check_s3(s3: S3) -> None:
 
 @runs_on_loop
 async def get_s3(request: Request) -> S3:
+    waits_on("S3")
     s3: S3 = request.state.s3
     return s3
 

@@ -10,10 +10,10 @@ pool holds `threadpool_tokens` connections, one per worker thread (botocore's de
 streamed download keeps its connection until the body is sent, without holding a thread
 between chunks; past the pool size botocore opens an extra connection rather than wait.
 
-Every call is bounded by botocore's connect and read timeouts (the default is 60 s
-each, times the retries): a slow store fails a request, it does not hold a thread for
-minutes. Custom endpoints (MinIO, moto) get path-style addressing, since `bucket.host`
-rarely resolves there.
+Every call is bounded by botocore's connect and read timeouts and one retry, sized to
+end within `request_deadline` (the default is 60 s each, times the retries): a slow store
+fails a request, it does not hold a thread for minutes. Custom endpoints (MinIO, moto) get
+path-style addressing, since `bucket.host` rarely resolves there.
 """
 
 from __future__ import annotations
@@ -29,15 +29,16 @@ from botocore.exceptions import ClientError
 from fastapi import Depends, Request
 
 from ..concurrency import BlockingLane, run_blocking, runs_on_loop
+from ..deadline import attempt_timeouts, waits_on
 from ..settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_s3.literals import BucketLocationConstraintType
 
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
-MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT = 1.0
+MAX_ATTEMPTS = 2
+"""One retry; every attempt's connect and read timeouts fit in `request_deadline` (`attempt_timeouts`)."""
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 BUCKET_MISSING_CODES = frozenset({"NoSuchBucket"})
@@ -100,9 +101,10 @@ def create_client(settings: Settings) -> S3Client:
         aws_secret_access_key=secret.get_secret_value() if secret is not None else None,
         region_name=settings.s3_region,
     )
+    connect_timeout, read_timeout = attempt_timeouts(settings.request_deadline, MAX_ATTEMPTS, CONNECT_TIMEOUT)
     config = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
         retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         max_pool_connections=settings.threadpool_tokens,
         signature_version="s3v4",
@@ -142,6 +144,7 @@ async def check_s3(s3: S3) -> None:
 
 @runs_on_loop
 async def get_s3(request: Request) -> S3:
+    waits_on("S3")
     s3: S3 = request.state.s3
     return s3
 

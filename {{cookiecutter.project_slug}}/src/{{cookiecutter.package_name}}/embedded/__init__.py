@@ -47,7 +47,7 @@ from pathlib import Path
 {% if with_postgres -%}
 from .postgres import embedded_postgres
 {% endif -%}
-from .process import free_port, wait_until_ready
+from .process import Child, free_port, is_running, running_children, wait_until_ready
 {%- if with_s3 %}
 from .s3 import embedded_s3
 {%- endif %}
@@ -56,6 +56,7 @@ from .upstream import embedded_upstream
 {%- endif %}
 
 __all__ = [
+    "Child",
 {%- if with_postgres %}
     "embedded_postgres",
 {%- endif %}
@@ -67,6 +68,8 @@ __all__ = [
     "embedded_upstream",
 {%- endif %}
     "free_port",
+    "is_running",
+    "running_children",
     "wait_until_ready",
 ]
 

@@ -153,6 +153,7 @@ def clear_stale_pid_file(data: Path) -> None:
 
 
 def is_postgres(pid: int) -> bool:
+    """Whether `pid` is a live PostgreSQL server (a zombie, one killed but not yet reaped, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -160,9 +161,11 @@ def is_postgres(pid: int) -> bool:
     except PermissionError:
         pass  # it exists and belongs to another user
     try:
-        return Path(f"/proc/{pid}/comm").read_text(encoding="utf-8").strip() == "postgres"
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
     except OSError:
         return True  # no /proc to tell (macOS): assume the worst
+    name, _, rest = stat.partition("(")[2].rpartition(")")
+    return name == "postgres" and rest.split()[0] not in ("Z", "X")  # the state follows the name
 
 
 def prepare_data_dir(data: Path, run_as: RunAs | None) -> None:

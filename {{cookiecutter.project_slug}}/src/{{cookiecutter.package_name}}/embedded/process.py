@@ -15,10 +15,33 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 HOST = "127.0.0.1"
 START_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Child:
+    """A running embedded server: what `make run` watches and the freeze test stops."""
+
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
+_running: dict[int, Child] = {}  # by port; a child leaves it before it is stopped on purpose
+
+
+def running_children() -> list[Child]:
+    """The servers started by `serve_child` that have not been stopped on purpose (some may have died)."""
+    return list(_running.values())
+
+
+def is_running(child: Child) -> bool:
+    """Whether `child` is still registered, i.e. not being stopped on purpose."""
+    return _running.get(child.port) is child
 
 
 class ChildExitedError(RuntimeError):
@@ -141,8 +164,11 @@ def serve_child(
         except BaseException:
             stop_process(process, sig=stop_signal, timeout=stop_timeout)
             raise
+        child = Child(name, port, process)
+        _running[port] = child
         try:
             yield port
         finally:
+            _running.pop(port, None)
             stop_process(process, sig=stop_signal, timeout=stop_timeout)
         return

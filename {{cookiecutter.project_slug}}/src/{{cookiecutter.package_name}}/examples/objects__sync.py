@@ -18,12 +18,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from fastapi import APIRouter, HTTPException, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from ..adapters.s3 import BucketMissing, S3Dep, head_object, is_bucket_missing, is_not_found
 from ..dependencies import SettingsDep
+from ..errors import RETRY_AFTER_SECONDS
 from .object_models import MAX_OBJECT_KEY_BYTES, ObjectKey, ObjectList, PresignedUrl, StoredObject
 from .uploads import CHUNK_SIZE, UploadLimitRoute, download_headers, upload_too_large
 
@@ -33,6 +40,7 @@ if TYPE_CHECKING:
 router = APIRouter(prefix="/objects", tags=["objects"], route_class=UploadLimitRoute)
 
 LIST_LIMIT = 1000  # one ListObjectsV2 page
+RETRY = {"retry-after": str(RETRY_AFTER_SECONDS)}
 
 
 def bucket_missing() -> HTTPException:
@@ -42,7 +50,8 @@ def bucket_missing() -> HTTPException:
 
 @contextmanager
 def s3_errors(key: str = "") -> Iterator[None]:
-    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502.
+    """A missing object is a 404; any other S3 failure is the store's fault, not the client's: 502,
+    or 504 / 503 with a `Retry-After` for a timeout / a refused connection (it may work later).
 
     A missing bucket is neither: this service is misconfigured (503; readiness names the bucket).
     """
@@ -57,6 +66,10 @@ def s3_errors(key: str = "") -> Iterator[None]:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"object {key!r} not found") from None
         code = exc.response.get("Error", {}).get("Code", "unknown")
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 error: {code}") from exc
+    except (ConnectTimeoutError, ReadTimeoutError) as exc:  # its own timeouts, within the request deadline
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"S3 did not answer in time: {exc}", RETRY) from exc
+    except EndpointConnectionError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"S3 is unavailable: {exc}", RETRY) from exc
     except BotoCoreError as exc:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"S3 unavailable: {exc}") from exc
 

@@ -22,11 +22,13 @@ from fastapi import APIRouter, HTTPException, status
 
 from ..adapters.http_client import HttpClientDep
 from ..dependencies import SettingsDep
+from ..errors import RETRY_AFTER_SECONDS
 from .upstream_models import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
 
 router = APIRouter(prefix="/upstream", tags=["upstream"])
 
 NAMES = ("a", "b")
+RETRY = {"retry-after": str(RETRY_AFTER_SECONDS)}
 
 
 class UpstreamFailed(Exception):
@@ -90,11 +92,12 @@ def within_deadline(deadline: float) -> Iterator[None]:
         with anyio.fail_after(deadline):
             yield
     except TimeoutError:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
+        detail = f"upstream did not answer within {deadline:g}s"
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail, RETRY) from None
     except UpstreamFailed as exc:
         if exc.timed_out:
             detail = f"upstream did not answer within {deadline:g}s ({exc})"
-            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail) from None
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail, RETRY) from None
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
 
 

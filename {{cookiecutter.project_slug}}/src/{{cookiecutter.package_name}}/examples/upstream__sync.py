@@ -30,11 +30,13 @@ from fastapi import APIRouter, HTTPException, status
 
 from ..adapters.http_client import HttpClient, HttpClientDep
 from ..dependencies import SettingsDep
+from ..errors import RETRY_AFTER_SECONDS
 from .upstream_models import FanoutResult, UpstreamDelay, UpstreamResult, UpstreamStatus
 
 router = APIRouter(prefix="/upstream", tags=["upstream"])
 
 NAMES = ("a", "b")
+RETRY = {"retry-after": str(RETRY_AFTER_SECONDS)}
 
 
 class UpstreamFailed(Exception):
@@ -92,11 +94,12 @@ def answer_errors(deadline: float) -> Iterator[None]:
     try:
         yield
     except TimeoutError:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, f"upstream did not answer within {deadline:g}s") from None
+        detail = f"upstream did not answer within {deadline:g}s"
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail, RETRY) from None
     except UpstreamFailed as exc:
         if exc.timed_out:
             detail = f"upstream did not answer within {deadline:g}s ({exc})"
-            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail) from None
+            raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail, RETRY) from None
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"upstream failed: {exc}") from None
 
 
