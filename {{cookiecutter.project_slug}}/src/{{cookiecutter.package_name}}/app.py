@@ -32,6 +32,7 @@ from .adapters.s3 import check_s3, open_s3
 {%- if cookiecutter.use_local_files == 'y' %}
 from .adapters.storage import check_storage, open_storage
 {%- endif %}
+from .budget import add_request_budget
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
 from .errors import add_error_handlers{% if cookiecutter.use_postgres == 'y' %}, add_unavailable_handler{% endif %}
 {%- if cookiecutter.include_examples == 'y' %}
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level)
     app = FastAPI(title=settings.app_name, version=__version__, lifespan=lifespan)
     app.state.settings = settings
+    add_request_budget(app, settings)
     app.add_middleware(RequestIdMiddleware)
     add_error_handlers(app)
 {%- if cookiecutter.use_postgres == 'y' %}
