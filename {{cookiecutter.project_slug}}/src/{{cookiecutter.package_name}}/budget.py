@@ -8,7 +8,7 @@ plain ASGI middleware around the whole app, before any route runs:
 * `BodyLimitMiddleware`: a body past `max_request_bytes` is a 413 with the reason, refused
   by its Content-Length before any of it is read, or as soon as a chunked body passes the
   limit. A route that takes uploads raises the limit for its own requests
-  (`raise_body_limit`), so only the routes that opt in accept more.
+  (`set_body_limit`), so only the routes that opt in accept more.
 * `StrictJSONMiddleware`: a JSON body with a number JSON has no room for (`NaN`,
   `Infinity`, `-Infinity`, or one past the float range such as `1e400`, which Python reads
   as infinity) is a 422. Python's parser accepts them, and every step after it (a
@@ -80,8 +80,12 @@ def request_too_large(limit: int) -> str:
     return f"request body larger than the limit of {limit} bytes (MAX_REQUEST_BYTES)"
 
 
-def raise_body_limit(scope: Scope, max_bytes: int, reason: str) -> None:
-    """Let this request's body have up to `max_bytes` (an upload route calls it before reading its body)."""
+def set_body_limit(scope: Scope, max_bytes: int, reason: str) -> None:
+    """Let this request's body have up to `max_bytes`, more or less than the app's limit.
+
+    Call it before the body is read: from a route class's handler (`UploadLimitRoute`), not
+    from a dependency (FastAPI reads the body before it solves dependencies).
+    """
     limit = scope.get(SCOPE_KEY)
     if isinstance(limit, BodyLimit):
         limit.max_bytes, limit.reason = max_bytes, reason

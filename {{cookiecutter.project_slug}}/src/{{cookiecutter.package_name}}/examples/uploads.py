@@ -15,7 +15,7 @@ from urllib.parse import quote
 from fastapi import HTTPException, Request, Response
 from fastapi.routing import APIRoute
 
-from ..budget import raise_body_limit
+from ..budget import set_body_limit
 
 CHUNK_SIZE = 64 * 1024
 """Uploads and downloads move in chunks of this size, so no file sits in memory whole."""
@@ -48,7 +48,7 @@ class UploadLimitRoute(APIRoute):
 
         async def refuse_declared_oversize(request: Request) -> Response:
             limit: int = request.state.settings.max_upload_bytes
-            raise_body_limit(request.scope, limit + MULTIPART_ALLOWANCE, upload_limit_reason(limit))
+            set_body_limit(request.scope, limit + MULTIPART_ALLOWANCE, upload_limit_reason(limit))
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit + MULTIPART_ALLOWANCE:
                 raise upload_too_large(limit)
