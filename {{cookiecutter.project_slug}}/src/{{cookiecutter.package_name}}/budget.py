@@ -11,8 +11,8 @@ plain ASGI middleware around the whole app, before any route runs:
   (`set_body_limit`), so only the routes that opt in accept more.
 * `StrictJSONMiddleware`: a JSON body with a number JSON has no room for (`NaN`,
   `Infinity`, `-Infinity`, or one past the float range such as `1e400`, which Python reads
-  as infinity) is a 422. Python's parser accepts them, and every step after it (a
-  database, a response) fails on them.
+  as infinity) is a 422. Python's parser accepts them; after it, FastAPI's own 422 fails to
+  encode them (a 500), and a `float` field takes them for numbers.
 
 The third part, a 422 that lists at most `max_validation_errors` errors, is in `errors.py`.
 """
@@ -68,7 +68,7 @@ async def run_refusing(app: ASGIApp, scope: Scope, receive: Receive, send: Send)
 class BodyLimit:
     """The most bytes this request's body may have, and why (the setting that says so).
 
-    Lives in the request's scope while the request runs, so that the route can raise it
+    Lives in the request's scope while the request runs, so that the route can change it
     before the body is read. Mutable on purpose: a copy of the scope shares it.
     """
 
