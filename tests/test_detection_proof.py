@@ -4,7 +4,8 @@ Each case injects one bug into an installed bake (both stacks, every component a
 examples on), runs the generated suite's relevant test files, and requires the run to
 fail with a message that names the problem: the blocking guard ("Blocking call on the
 event loop"), the forgotten-await check ("never awaited"), the sync stack's route rule
-("must be a plain `def`") or the behavioural loop-lag test ("event loop was blocked").
+("must be a plain `def`"), the behavioural loop-lag test ("event loop was blocked") or the
+hostile-input test, for a request budget taken away ("the request budget failed").
 The same files must pass on the untouched bake, so a failure is the bug's doing and the
 clean examples (run_blocking, the process pool) raise no false alarm.
 
@@ -33,6 +34,7 @@ PACKAGE = "my_service"  # cookiecutter.json's default project name gives this pa
 RUN_TIMEOUT = 600
 
 FUTURE = "from __future__ import annotations\n"
+HOSTILE_INPUT = "tests/event_loop/test_hostile_input.py"
 MIDDLEWARE_SLEEP = (
     "        token = request_id.set(rid)\n",
     "        time.sleep(0.01)\n        token = request_id.set(rid)\n",
@@ -231,6 +233,33 @@ BUGS = (
         (("                await check()\n", "                check()\n"),),
         ("tests/test_health.py",),
         ("never awaited",),
+    ),
+    *(
+        Bug(
+            "request budget removed",
+            stack,
+            "app.py",
+            (("    add_request_budget(app, settings)\n", ""),),
+            (HOSTILE_INPUT,),
+            ("the request budget failed", "200,000 unknown keys (3 MB)", "expected a json_invalid error"),
+        )
+        for stack in ("async", "sync")
+    ),
+    Bug(
+        "every validation error listed in a 422",
+        "async",
+        "errors.py",
+        (("error_json(error) for error in errors[:shown]", "error_json(error) for error in errors"),),
+        (HOSTILE_INPUT,),
+        ("the request budget failed", "more than MAX_VALIDATION_ERRORS"),
+    ),
+    Bug(
+        "NaN and Infinity let through",
+        "sync",
+        "budget.py",
+        (("    app.add_middleware(StrictJSONMiddleware)\n", ""),),
+        (HOSTILE_INPUT,),
+        ("the request budget failed", "the number NaN: expected a json_invalid error"),
     ),
 )
 

@@ -32,6 +32,7 @@ from .adapters.s3 import check_s3, open_s3
 {%- if cookiecutter.use_local_files == 'y' %}
 from .adapters.storage import check_storage, open_storage
 {%- endif %}
+from .budget import add_request_budget
 from .concurrency import configure_threadpool, create_process_pool, run_blocking, start_process_pool
 from .deadline import RequestDeadlineMiddleware
 from .errors import add_error_handlers{% if cookiecutter.use_postgres == 'y' %}, add_unavailable_handler{% endif %}
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title=settings.app_name, version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(RequestDeadlineMiddleware, deadline=settings.request_deadline)
+    add_request_budget(app, settings)
     app.add_middleware(BodyTimeoutMiddleware, timeout=settings.request_body_timeout)
     app.add_middleware(RequestIdMiddleware)  # outermost: every answer carries the id, a 504 of the deadline too
     add_error_handlers(app)

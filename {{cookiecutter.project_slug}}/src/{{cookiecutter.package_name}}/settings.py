@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     watchdog_enabled: bool = Field(default=True, description="Measure event-loop lag in production.")
     watchdog_interval: float = Field(default=0.1, gt=0, description="Seconds between two loop-lag samples.")
     watchdog_threshold: float = Field(default=0.1, gt=0, description="Loop lag (s) above which a warning is logged.")
+
+    # Request budget: what one request may cost the event loop (see README, "Keeping the event loop free").
+    max_request_bytes: int = Field(
+        default=64 * 1024,
+        ge=1,
+        description="Largest request body but an upload's (a 413 past it). FastAPI parses and validates a body "
+        "on the event loop: this bounds how long one request can hold it.",
+    )
+    max_validation_errors: int = Field(
+        default=20, ge=1, description="Errors a 422 lists; past them it gives their count (`error_count`)."
+    )
 {%- if cookiecutter.use_postgres == 'y' %}
 
     # PostgreSQL
