@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,10 +26,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from my_service.embedded import Child, running_children
+from {{ cookiecutter.package_name }}.embedded import Child, running_children
 
 from .conftest import SERVICES, make_settings
-from .event_loop.test_loop_lag import APP, HOST, Server, settings_env, wait_until_ready
+from .uvicorn_server import Server, serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -71,26 +69,8 @@ def server(service_urls: dict[str, str], tmp_path_factory: pytest.TempPathFactor
         upstream_connect_timeout=30.0,
         log_level="WARNING",
     )
-    log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "uvicorn", APP, "--factory", "--host", HOST, "--port", "0", "--no-access-log"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,  # no stray .env file
-            env={**os.environ, **settings_env(settings)},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Server(wait_until_ready(process, log), log, "deadline")
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve(settings, tmp_path, "deadline") as server:
+        yield server
 
 
 def embedded_child(url: str) -> Child:

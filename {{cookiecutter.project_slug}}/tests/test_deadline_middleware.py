@@ -7,7 +7,7 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from my_service.deadline import RequestDeadlineMiddleware, waited_on, waits_on
+from {{ cookiecutter.package_name }}.deadline import RequestDeadlineMiddleware, waited_on, waits_on
 
 DEADLINE = 0.3
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from my_service import devserver
-from my_service.embedded import running_children
-from my_service.embedded.process import serve_child
+from {{ cookiecutter.package_name }} import devserver
+from {{ cookiecutter.package_name }}.embedded import running_children
+from {{ cookiecutter.package_name }}.embedded.process import serve_child
 
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
 

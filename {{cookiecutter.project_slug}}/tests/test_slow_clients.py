@@ -8,7 +8,7 @@ import anyio
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from my_service.slow_clients import BodyTimeoutMiddleware
+from {{ cookiecutter.package_name }}.slow_clients import BodyTimeoutMiddleware
 
 TIMEOUT = 0.5
 

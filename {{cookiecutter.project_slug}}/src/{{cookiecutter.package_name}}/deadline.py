@@ -37,7 +37,7 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class Budget:
+class DeadlineClock:
     """One request's deadline: what it waits on, its timer, and the 504 sent when that fires."""
 
     def __init__(self, deadline: float, retry_after: int, send: Send, scope: anyio.CancelScope) -> None:
@@ -81,7 +81,7 @@ class Budget:
             await self._send(message)
 
 
-_budget: ContextVar[Budget | None] = ContextVar("request_budget", default=None)
+_clock: ContextVar[DeadlineClock | None] = ContextVar("request_deadline", default=None)
 
 
 def waits_on(dependency: str) -> None:
@@ -89,15 +89,15 @@ def waits_on(dependency: str) -> None:
 
     Outside a request (the lifespan, a script, a test that calls an adapter) it does nothing.
     """
-    budget = _budget.get()
-    if budget is not None:
-        budget.start(dependency)
+    clock = _clock.get()
+    if clock is not None:
+        clock.start(dependency)
 
 
 def waited_on() -> list[str]:
     """The dependencies the current request has asked for so far, in that order."""
-    budget = _budget.get()
-    return list(budget.dependencies) if budget is not None else []
+    clock = _clock.get()
+    return list(clock.dependencies) if clock is not None else []
 
 
 def attempt_timeouts(deadline: float, attempts: int, connect: float) -> tuple[float, float]:
@@ -140,12 +140,12 @@ class RequestDeadlineMiddleware:
             await self.app(scope, receive, send)
             return
         with anyio.CancelScope() as cancel_scope:
-            budget = Budget(self.deadline, self.retry_after, send, cancel_scope)
-            token = _budget.set(budget)
+            clock = DeadlineClock(self.deadline, self.retry_after, send, cancel_scope)
+            token = _clock.set(clock)
             try:
-                await self.app(scope, receive, budget.send)
+                await self.app(scope, receive, clock.send)
             finally:
-                budget.stop()
-                _budget.reset(token)
-        if budget.answer is not None:
-            await budget.answer
+                clock.stop()
+                _clock.reset(token)
+        if clock.answer is not None:
+            await clock.answer

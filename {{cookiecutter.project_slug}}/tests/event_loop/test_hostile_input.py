@@ -17,11 +17,8 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import os
 import socket
 import string
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -35,8 +32,8 @@ from {{ cookiecutter.package_name }}.app import create_app
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from ..conftest import make_settings
+from ..uvicorn_server import HOST, serve
 from .guard import add_summary_line
-from .test_loop_lag import APP, HOST, settings_env, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -212,26 +209,8 @@ def server(service_urls: dict[str, str], tmp_path: Path) -> Iterator[tuple[int, 
     if "max_upload_bytes" in Settings.model_fields:
         overrides["max_upload_bytes"] = UPLOAD_LIMIT
     settings = make_settings(service_urls, tmp_path / "storage", **overrides)
-    log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "uvicorn", APP, "--factory", "--host", HOST, "--port", "0", "--no-access-log"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,
-            env={**os.environ, **settings_env(settings)},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield wait_until_ready(process, log), settings, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve(settings, tmp_path, "hostile input") as server:
+        yield server.port, settings, server.log
 
 
 @dataclass

@@ -23,11 +23,7 @@ a worker thread: the probe (an `async def` on the loop) must still answer at onc
 from __future__ import annotations
 
 import http.client
-import os
-import re
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -39,23 +35,18 @@ import anyio
 import anyio.to_thread
 import httpx
 import pytest
-from pydantic import SecretStr
-
-from {{ cookiecutter.package_name }}.settings import Settings
 
 from ..conftest import make_settings
+from ..uvicorn_server import HOST, Server, serve
 from .guard import add_summary_line
 from .switches import LOOP_LAG
 
 pytestmark = [pytest.mark.slow, LOOP_LAG.mark]
 
-APP = "{{ cookiecutter.package_name }}.app:create_app"
-HOST = "127.0.0.1"
-RUNNING_ON = re.compile(r"Uvicorn running on http://[0-9.]+:([0-9]+)")
-
 LOAD_SECONDS = 3.0
 PROBE_EVERY = 0.02
 PROBE_TIMEOUT = 5.0
+UPLOAD = b"x" * (64 * 1024)  # what each file and object scenario uploads
 # A free loop answers in a few milliseconds, a blocking call takes 100x+ longer. The margin
 # is wide, and a round over the limit is measured again, so a busy machine is no failure.
 MAX_PROBE_MS = 250.0
@@ -67,58 +58,6 @@ SLOW_REQUESTS = 16  # fan-out requests kept in flight at once
 {%- if sync and examples %}
 SATURATED_TOKENS = 4
 {%- endif %}
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment variables that make the child process read the same settings."""
-    env: dict[str, str] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            continue
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        env[name.upper()] = str(value)
-    return env
-
-
-@dataclass
-class Server:
-    port: int
-    log: Path
-    label: str
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-
-def status_of(port: int, path: str) -> int | None:
-    connection = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
-
-
-def wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> int:
-    """The port uvicorn bound (it logs it once the lifespan has started), once /health/ready says 200."""
-    deadline = time.monotonic() + timeout
-    port = None
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with code {process.returncode}; its log:\n{log.read_text()[-4000:]}")
-        if port is None and (found := RUNNING_ON.search(log.read_text(errors="replace"))):
-            port = int(found[1])
-        if port is not None and status_of(port, "/health/ready") == 200:
-            return port
-        time.sleep(0.1)
-    pytest.fail(f"the server was not ready after {timeout:.0f} s; its log:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(params=[{% if sync and examples %}"default", "saturated"{% else %}"default"{% endif %}])
@@ -138,28 +77,9 @@ def server(request: pytest.FixtureRequest, service_urls: dict[str, str], tmp_pat
         overrides["threadpool_tokens"] = SATURATED_TOKENS
 {%- endif %}
     settings = make_settings(service_urls, tmp_path / "storage", **overrides)
-    log = tmp_path / "server.log"
-    command = [sys.executable, "-m", "uvicorn", APP, "--factory", "--host", HOST, "--port", "0", "--no-access-log"]
     # Keep idle connections open: one the server closes just as the client reuses it is a ReadError.
-    command += ["--timeout-keep-alive", "60"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=tmp_path,  # no stray .env file
-            env={**os.environ, **settings_env(settings)},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Server(wait_until_ready(process, log), log, request.param)
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serve(settings, tmp_path, request.param, "--timeout-keep-alive", "60") as server:
+        yield server
 
 
 @dataclass
@@ -216,7 +136,7 @@ async def items(load: Load, tag: str) -> None:
 
 async def files(load: Load, tag: str) -> None:
     name = f"lag-{tag}.bin"
-    await load.call(201, "PUT", f"/files/{name}", files={"file": (name, os.urandom(64 * 1024))})
+    await load.call(201, "PUT", f"/files/{name}", files={"file": (name, UPLOAD)})
     await load.call(200, "GET", f"/files/{name}")
     await load.call(200, "GET", "/files")
     await load.call(204, "DELETE", f"/files/{name}")
@@ -226,7 +146,7 @@ async def files(load: Load, tag: str) -> None:
 
 async def objects(load: Load, tag: str) -> None:
     key = f"lag/{tag}.bin"
-    await load.call(201, "PUT", f"/objects/{key}", files={"file": ("blob", os.urandom(64 * 1024))})
+    await load.call(201, "PUT", f"/objects/{key}", files={"file": ("blob", UPLOAD)})
     await load.call(200, "GET", f"/objects/{key}")
     await load.call(200, "GET", f"/objects/{key}/url")
     await load.call(200, "GET", "/objects?prefix=lag/")
