@@ -619,11 +619,20 @@ def test_default_bake_passes_its_tests_on_the_oldest_python(
     shutil.rmtree(project / ".venv", ignore_errors=True)
 
 
-def release(version: str) -> tuple[int, ...]:
-    parts = [int(part) for part in Version(version).release]
-    while len(parts) > 1 and parts[-1] == 0:
-        parts.pop()
-    return tuple(parts)
+def in_floor_series(installed: str, floor: str) -> bool:
+    """`installed` is the floor itself or a release within it (24.9 -> 24.9.1: there never was a 24.9.0)."""
+    wanted = Version(floor).release
+    have = Version(installed).release + (0,) * len(wanted)
+    return have[: len(wanted)] == wanted
+
+
+@pytest.mark.parametrize(
+    ("installed", "floor", "expected"),
+    [("24.9.1", "24.9", True), ("3.2.1", "3.2", True), ("24.1.0.20240626", "24.1", True), ("2.0", "2.0.0", True),
+     ("3.3.3", "3.2", False), ("2.5", "2.0", False), ("0.28.1", "0.27.1", False)],
+)  # fmt: skip
+def test_a_floor_series_is_the_floor_and_its_patch_releases(installed: str, floor: str, expected: bool) -> None:
+    assert in_floor_series(installed, floor) is expected
 
 
 def floors(baked: Bake) -> dict[str, str]:
@@ -654,7 +663,7 @@ def test_declared_lower_bounds_are_true(stack: str, tmp_path: Path, record_prope
     wrong = {
         name: f"declared >={floor}, installed {installed.get(name)}"
         for name, floor in floors(Bake(project, full_answers({"stack": stack}, project))).items()
-        if name not in installed or release(installed[name]) != release(floor)
+        if name not in installed or not in_floor_series(installed[name], floor)
     }
     assert not wrong, f"lowest-direct did not install the floors: {wrong}"
     shutil.rmtree(project / ".venv", ignore_errors=True)
