@@ -65,6 +65,13 @@ class Settings(BaseSettings):
 {%- else %}
     db_pool_min_size: int = Field(default=2, ge=0)
     db_pool_max_size: int = Field(default=20, ge=1)
+    db_reset_on_release: bool = Field(
+        default=True,
+        description=(
+            "asyncpg's reset query when a connection goes back to the pool. false saves a round trip per checkout, "
+            "and is safe only while no query changes its session: no SET, LISTEN or session advisory lock."
+        ),
+    )
 {%- endif %}
     db_connect_timeout: float = Field(
         default=2.0, gt=0, description="Connecting, and waiting for a pooled connection: below request_deadline."

@@ -42,6 +42,23 @@ async def test_the_pool_answers_while_open_and_is_closed_on_exit(settings: Setti
         await check_database(pool)
     error, _ = await failure_of(lambda: check_database(pool))
     assert "closed" in str(error)
+{%- if cookiecutter.stack == 'async' %}
+
+
+@pytest.mark.parametrize(("reset", "leaks"), [(True, False), (False, True)], ids=["reset", "no-reset"])
+async def test_a_session_setting_does_not_reach_the_next_checkout(settings: Settings, reset: bool, leaks: bool) -> None:
+    """asyncpg's reset query (on by default) ends one request's session state before the next gets the connection."""
+    one_connection = settings.model_copy(
+        update={"db_pool_min_size": 1, "db_pool_max_size": 1, "db_reset_on_release": reset}
+    )
+    async with open_database(one_connection) as pool:
+        async with pool.acquire() as connection:
+            await connection.execute("SET application_name = 'left-behind'")
+        async with pool.acquire() as connection:
+            seen = await connection.fetchval("SHOW application_name")
+    assert (seen == "left-behind") is leaks
+
+{%- endif %}
 
 
 async def test_start_up_fails_when_the_database_is_unreachable(settings: Settings) -> None:

@@ -11,13 +11,12 @@ Every wait is bounded: `db_connect_timeout` per connection attempt, `db_command_
 per query (asyncpg then cancels the query on the server too), and all of a request's waits,
 a checkout from the pool included, by the request deadline (deadline.py).
 
-Sessions never change state, so releasing a connection skips asyncpg's reset query
-(`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`): one round trip
-less per checkout, and about 40% less CPU per short query in asyncpg itself (behind
-FastAPI the rest of the request costs more than that: `make bench`). asyncpg still
-rolls back a transaction left open. The price is a rule for every query through this
-pool: no `SET` (use `SET LOCAL` inside a transaction), no `LISTEN`, no session-level
-advisory locks, no `WITH HOLD` cursors. If you need one of those, delete `reset=` below.
+A connection goes back to the pool through asyncpg's reset query (`SELECT
+pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`), so a `SET`, `LISTEN` or
+session advisory lock of one request never leaks into the next. `DB_RESET_ON_RELEASE=false`
+skips it (one round trip less per checkout); then no query may change its session (use
+`SET LOCAL` inside a transaction, and no `LISTEN`, session advisory locks or `WITH HOLD`
+cursors). asyncpg rolls back a transaction left open either way.
 
 Statements are prepared and cached per connection (asyncpg's default of 100): behind
 PgBouncer in transaction mode, pass `statement_cache_size=0`.
@@ -50,7 +49,7 @@ the app answers 503 for these (errors.py). A refused connection or a query past
 
 
 async def keep_session(connection: asyncpg.Connection) -> None:
-    """Release without a reset query: sessions are never changed (see the module docstring)."""
+    """Release without a reset query (`DB_RESET_ON_RELEASE=false`: see the module docstring)."""
 
 
 @asynccontextmanager
@@ -62,7 +61,7 @@ async def open_database(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
         max_size=settings.db_pool_max_size,
         timeout=settings.db_connect_timeout,
         command_timeout=settings.db_command_timeout,
-        reset=keep_session,
+        reset=None if settings.db_reset_on_release else keep_session,  # None: asyncpg's own reset
     )
     try:
         yield pool
