@@ -7,7 +7,6 @@ deadline that answers while a thread is still stuck) only shows under uvicorn.
 
 from __future__ import annotations
 
-import http.client
 import os
 import re
 import subprocess
@@ -21,10 +20,10 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from {{ cookiecutter.package_name }}.embedded.process import HOST, http_status
 from {{ cookiecutter.package_name }}.settings import Settings
 
 APP = "{{ cookiecutter.package_name }}.app:create_app"
-HOST = "127.0.0.1"
 RUNNING_ON = re.compile(r"Uvicorn running on http://[0-9.]+:([0-9]+)")
 
 
@@ -54,17 +53,6 @@ class Server:
         return f"http://{HOST}:{self.port}"
 
 
-def status_of(port: int, path: str) -> int | None:
-    connection = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        connection.request("GET", path)
-        return connection.getresponse().status
-    except (OSError, http.client.HTTPException):
-        return None
-    finally:
-        connection.close()
-
-
 def wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: float = 60.0) -> int:
     """The port uvicorn bound (it logs it once the lifespan has started), once /health/ready says 200."""
     deadline = time.monotonic() + timeout
@@ -74,7 +62,7 @@ def wait_until_ready(process: subprocess.Popen[bytes], log: Path, timeout: float
             pytest.fail(f"the server exited with code {process.returncode}; its log:\n{log.read_text()[-4000:]}")
         if port is None and (found := RUNNING_ON.search(log.read_text(errors="replace"))):
             port = int(found[1])
-        if port is not None and status_of(port, "/health/ready") == 200:
+        if port is not None and http_status(port, "/health/ready") == 200:
             return port
         time.sleep(0.1)
     pytest.fail(f"the server was not ready after {timeout:.0f} s; its log:\n{log.read_text()[-4000:]}")

@@ -29,10 +29,11 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.app import create_app
+from {{ cookiecutter.package_name }}.embedded.process import HOST
 from {{ cookiecutter.package_name }}.settings import Settings
 
 from ..conftest import make_settings
-from ..uvicorn_server import HOST, serve
+from ..uvicorn_server import serve
 from .guard import add_summary_line
 
 pytestmark = pytest.mark.slow

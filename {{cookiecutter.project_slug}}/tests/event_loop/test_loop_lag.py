@@ -36,8 +36,10 @@ import anyio.to_thread
 import httpx
 import pytest
 
+from {{ cookiecutter.package_name }}.embedded.process import HOST
+
 from ..conftest import make_settings
-from ..uvicorn_server import HOST, Server, serve
+from ..uvicorn_server import Server, serve
 from .guard import add_summary_line
 from .switches import LOOP_LAG
 
