@@ -293,8 +293,8 @@ def main() -> int:
     errors = validate(rendered_answers())
     if errors:
         print(f"ERROR: {errors[0]}", file=sys.stderr)
-        template = json.loads(r'''{{ cookiecutter._template | tojson }}''')
-        repo_dir = json.loads(r'''{{ cookiecutter._repo_dir | tojson }}''')
+        template = json.loads(r'''{{ cookiecutter._template | default('') | tojson }}''')
+        repo_dir = json.loads(r'''{{ cookiecutter._repo_dir | default('') | tojson }}''')
         print(retry_hint(errors[0], template, repo_dir), file=sys.stderr)
         return 1
     return 0
